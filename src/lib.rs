@@ -1,1 +1,16 @@
-//! placeholder
+//! The citizen inbox gateway: configuration, store, ingest pipeline, outbox,
+//! HTTP (webhooks, API, public pages) and CLI, wired together. `main.rs` is a
+//! thin shell over [`cli`]; tests and tools reach everything from here.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ingest;
+pub mod outbox;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod templates;

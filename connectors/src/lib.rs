@@ -4,6 +4,8 @@
 //!
 //! Connectors know nothing of the store, the HTTP server or each other.
 
+pub mod email;
+pub mod meta;
 pub mod webform;
 
 use std::time::Duration;

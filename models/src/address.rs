@@ -54,9 +54,9 @@ impl EmailAddress {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| {
-                c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
-            });
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -253,12 +253,24 @@ mod tests {
                 "case {text:?}"
             );
         }
-        assert_eq!(PhoneNumber::parse("+33 1 23 45 67 89").unwrap().as_ref(), "+33123456789");
+        assert_eq!(
+            PhoneNumber::parse("+33 1 23 45 67 89").unwrap().as_ref(),
+            "+33123456789"
+        );
     }
 
     #[test]
     fn unusable_phone_numbers_are_rejected() {
-        for bad in ["", "()", "922-7111", "450 922-71111", "050 922-7111", "450 122-7111", "450-CALL-NOW", "+1 450"] {
+        for bad in [
+            "",
+            "()",
+            "922-7111",
+            "450 922-71111",
+            "050 922-7111",
+            "450 122-7111",
+            "450-CALL-NOW",
+            "+1 450",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "accepted {bad:?}");
         }
     }

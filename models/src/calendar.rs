@@ -90,12 +90,20 @@ pub fn quebec_holiday(date: NaiveDate) -> Option<Holiday> {
         return Some(Holiday::Christmas);
     }
     let fete = NaiveDate::from_ymd_opt(year, 6, 24)?;
-    let fete = if fete.weekday() == Weekday::Sun { fete.succ_opt()? } else { fete };
+    let fete = if fete.weekday() == Weekday::Sun {
+        fete.succ_opt()?
+    } else {
+        fete
+    };
     if date == fete {
         return Some(Holiday::FeteNationale);
     }
     let canada = NaiveDate::from_ymd_opt(year, 7, 1)?;
-    let canada = if canada.weekday() == Weekday::Sun { canada.succ_opt()? } else { canada };
+    let canada = if canada.weekday() == Weekday::Sun {
+        canada.succ_opt()?
+    } else {
+        canada
+    };
     if date == canada {
         return Some(Holiday::CanadaDay);
     }
@@ -296,8 +304,14 @@ mod tests {
     }
 
     fn office() -> Calendar {
-        let weekday = Some(DayHours { opens: t(8, 0), closes: t(19, 0) });
-        let friday = Some(DayHours { opens: t(8, 0), closes: t(12, 0) });
+        let weekday = Some(DayHours {
+            opens: t(8, 0),
+            closes: t(19, 0),
+        });
+        let friday = Some(DayHours {
+            opens: t(8, 0),
+            closes: t(12, 0),
+        });
         Calendar::new(
             Toronto,
             [weekday, weekday, weekday, weekday, friday, None, None],
@@ -339,7 +353,10 @@ mod tests {
         assert_eq!(quebec_holiday(d(2029, 6, 24)), None);
         assert_eq!(quebec_holiday(d(2029, 7, 2)), Some(Holiday::CanadaDay));
         // Patriots' Day when 25 May is a Monday (2026 is not; 2020 was).
-        assert_eq!(quebec_holiday(d(2020, 5, 18)), Some(Holiday::NationalPatriotsDay));
+        assert_eq!(
+            quebec_holiday(d(2020, 5, 18)),
+            Some(Holiday::NationalPatriotsDay)
+        );
     }
 
     #[test]
@@ -353,14 +370,21 @@ mod tests {
     #[test]
     fn office_is_open_on_a_tuesday_morning() {
         let status = office().status_at(local(2026, 1, 13, 9, 2));
-        let OfficeStatus::Open { closes_at, .. } = status else { panic!("{status:?}") };
+        let OfficeStatus::Open { closes_at, .. } = status else {
+            panic!("{status:?}")
+        };
         assert_eq!(closes_at.time(), t(19, 0));
     }
 
     #[test]
     fn friday_evening_reopens_on_monday_morning() {
         let status = office().status_at(local(2026, 1, 16, 18, 0));
-        let OfficeStatus::Closed { reopens_at: Some(at), holiday: None, .. } = status else {
+        let OfficeStatus::Closed {
+            reopens_at: Some(at),
+            holiday: None,
+            ..
+        } = status
+        else {
             panic!("{status:?}")
         };
         assert_eq!(at.date_naive(), d(2026, 1, 19));
@@ -370,7 +394,12 @@ mod tests {
     #[test]
     fn christmas_eve_closure_reopens_after_the_holidays() {
         let status = office().status_at(local(2026, 12, 24, 10, 0));
-        let OfficeStatus::Closed { reopens_at: Some(at), holiday: Some(Holiday::MunicipalClosure), .. } = status else {
+        let OfficeStatus::Closed {
+            reopens_at: Some(at),
+            holiday: Some(Holiday::MunicipalClosure),
+            ..
+        } = status
+        else {
             panic!("{status:?}")
         };
         // 25 Christmas, 26 closure (Saturday anyway), 27 Sunday: Monday 28.
@@ -383,10 +412,17 @@ mod tests {
         // Thursday 2 April 2026 at 17:00: 2 h left Thursday, Good Friday and
         // the weekend and Easter Monday are closed, then 11 h Tuesday and the
         // last 11 h end at Wednesday's closing time.
-        let deadline = cal.add_business_hours(local(2026, 4, 2, 17, 0), 24).unwrap();
+        let deadline = cal
+            .add_business_hours(local(2026, 4, 2, 17, 0), 24)
+            .unwrap();
         assert_eq!(deadline, local(2026, 4, 8, 19, 0));
-        let deadline = cal.add_business_hours(local(2026, 4, 2, 17, 0), 25).unwrap();
+        let deadline = cal
+            .add_business_hours(local(2026, 4, 2, 17, 0), 25)
+            .unwrap();
         assert_eq!(deadline, local(2026, 4, 9, 9, 0));
-        assert_eq!(cal.add_business_days(local(2026, 4, 2, 17, 0), 1), Some(d(2026, 4, 7)));
+        assert_eq!(
+            cal.add_business_days(local(2026, 4, 2, 17, 0), 1),
+            Some(d(2026, 4, 7))
+        );
     }
 }

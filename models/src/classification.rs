@@ -182,7 +182,11 @@ mod tests {
     #[test]
     fn only_clean_messages_skip_review() {
         assert!(!AbuseVerdict::Clean { score: 0.1 }.needs_review());
-        let v = AbuseVerdict::ToVerify { kind: None, score: 0.5, reasons: vec![] };
+        let v = AbuseVerdict::ToVerify {
+            kind: None,
+            score: 0.5,
+            reasons: vec![],
+        };
         assert!(v.needs_review());
     }
 }

@@ -41,7 +41,8 @@ pub enum IdentityError {
 const MAX_META_ID_LEN: usize = 32;
 
 fn parse_digits(text: &str, kind: &'static str) -> Result<String, IdentityError> {
-    if text.is_empty() || text.len() > MAX_META_ID_LEN || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > MAX_META_ID_LEN || !text.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(IdentityError::Digits { kind });
     }
     Ok(text.to_owned())
@@ -226,7 +227,10 @@ mod tests {
             },
         ];
         for id in ids {
-            assert_eq!(ChannelIdentity::from_parts(id.kind(), &id.key()).unwrap(), id);
+            assert_eq!(
+                ChannelIdentity::from_parts(id.kind(), &id.key()).unwrap(),
+                id
+            );
         }
     }
 

@@ -87,7 +87,10 @@ impl Language {
             if ENGLISH_MARKERS.contains(&folded.as_str()) {
                 en += 1;
             }
-            if word.chars().any(|c| "éèêàùçôîâëïû".contains(c.to_ascii_lowercase())) {
+            if word
+                .chars()
+                .any(|c| "éèêàùçôîâëïû".contains(c.to_ascii_lowercase()))
+            {
                 fr += 1;
             }
         }
@@ -120,12 +123,21 @@ mod tests {
     #[test]
     fn detects_french_and_english_messages() {
         let cases = [
-            ("Bonjour, la collecte n'a pas été effectuée sur la rue des Pruches.", Language::Fr),
-            ("My recycling bin was not picked up this week, please help.", Language::En),
+            (
+                "Bonjour, la collecte n'a pas été effectuée sur la rue des Pruches.",
+                Language::Fr,
+            ),
+            (
+                "My recycling bin was not picked up this week, please help.",
+                Language::En,
+            ),
             ("bac pas ramassé rue Lavoie", Language::Fr),
             ("", Language::Fr),
             ("🙂🙂🙂", Language::Fr),
-            ("Hello, there is a pothole on my street since Monday.", Language::En),
+            (
+                "Hello, there is a pothole on my street since Monday.",
+                Language::En,
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(Language::detect(text), expected, "case {text:?}");
@@ -134,8 +146,14 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_the_highest_quality_supported_language() {
-        assert_eq!(Language::from_accept_language("en-CA,en;q=0.9,fr;q=0.8"), Some(Language::En));
-        assert_eq!(Language::from_accept_language("de;q=1,fr-CA;q=0.7"), Some(Language::Fr));
+        assert_eq!(
+            Language::from_accept_language("en-CA,en;q=0.9,fr;q=0.8"),
+            Some(Language::En)
+        );
+        assert_eq!(
+            Language::from_accept_language("de;q=1,fr-CA;q=0.7"),
+            Some(Language::Fr)
+        );
         assert_eq!(Language::from_accept_language("de,es"), None);
         assert_eq!(Language::from_code("FR_ca"), Some(Language::Fr));
     }

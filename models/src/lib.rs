@@ -8,8 +8,8 @@ pub mod address;
 pub mod calendar;
 pub mod channel;
 pub mod classification;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod language;
 pub mod message;
 pub mod outbound;
@@ -19,8 +19,8 @@ pub mod thread;
 pub use address::{EmailAddress, EmailAddressError, PhoneNumber, PhoneNumberError};
 pub use channel::{Channel, ChannelError};
 pub use classification::{AbuseKind, AbuseVerdict, Classification, Topic, TopicVerdict};
-pub use ids::{ContactId, IdError, MessageId, OutboxId, ThreadId};
 pub use identity::{ChannelIdentity, IdentityError, IgAccountId, Igsid, PageId, Psid};
+pub use ids::{ContactId, IdError, MessageId, OutboxId, ThreadId};
 pub use language::Language;
 pub use message::{
     Attachment, AttachmentContent, ExternalMessageId, InboundMessage, MessageKind, RfcMessageId,

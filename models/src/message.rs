@@ -281,7 +281,13 @@ mod tests {
 
     #[test]
     fn bad_message_ids_are_rejected() {
-        for bad in ["", "<>", "no-at-sign", "<a@b> <c@d>", "a@b\r\nX-Injected: 1"] {
+        for bad in [
+            "",
+            "<>",
+            "no-at-sign",
+            "<a@b> <c@d>",
+            "a@b\r\nX-Injected: 1",
+        ] {
             assert!(RfcMessageId::parse(bad).is_err(), "accepted {bad:?}");
         }
         assert!(ExternalMessageId::parse(&"m".repeat(513)).is_err());

@@ -234,7 +234,8 @@ mod tests {
 
     #[test]
     fn references_are_found_in_subjects_and_bodies() {
-        let text = "Re: [SJ-2026-000123] Accusé de réception; voir aussi sj 2026-000124 et XX-2026-000001";
+        let text =
+            "Re: [SJ-2026-000123] Accusé de réception; voir aussi sj 2026-000124 et XX-2026-000001";
         let found = ReferenceNumber::find_all(text, &sj());
         let as_text: Vec<String> = found.iter().map(ToString::to_string).collect();
         assert_eq!(as_text, ["SJ-2026-000123", "SJ-2026-000124"]);

@@ -1,1 +1,13 @@
-//! Black-box tests of the gateway.
+//! Black-box tests of the gateway: the real application on a free port, on
+//! SQLite and on PostgreSQL.
+
+mod doubles;
+mod helpers;
+
+mod acknowledgements;
+mod durability;
+mod forms;
+mod health;
+mod outbox;
+mod store_contract;
+mod threading;

@@ -1,0 +1,121 @@
+//! The command line: `inbox serve`, `inbox migrate`, `inbox config check`,
+//! and the operators' tools.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::startup::{connect_store, shutdown_signal, Application};
+use crate::telemetry;
+
+/// The citizen inbox gateway.
+#[derive(Debug, Parser)]
+#[command(name = "inbox", version, about)]
+pub struct Cli {
+    /// Settings file (TOML). Defaults to `inbox.toml` when it exists.
+    #[arg(long, global = true, env = "INBOX_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (HTTP server and background workers).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Settings tools.
+    Config {
+        /// What to do with the settings.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Outbox tools for operators.
+    Outbox {
+        /// What to do with the outbox.
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+}
+
+/// `inbox config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Read and validate the settings; report every problem.
+    Check,
+}
+
+/// `inbox outbox …`
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Count outbound messages per delivery state.
+    Status,
+    /// Queue a failed or unconfirmed outbound message for one more attempt.
+    Retry {
+        /// The outbox id.
+        id: String,
+    },
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    ///
+    /// # Errors
+    /// Whatever stopped the command, as a sentence for the operator.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let settings = Settings::load(self.config.as_deref())?;
+        telemetry::init(&settings.telemetry);
+        match self.command {
+            Command::Serve => {
+                let app = Application::build(settings).await?;
+                let address = app.address();
+                // One machine-readable line on stdout, for scripts and tests.
+                println!(
+                    "{}",
+                    serde_json::json!({ "event": "listening", "address": address.to_string() })
+                );
+                tracing::info!(%address, "Gateway listening");
+                app.run_until_stopped(shutdown_signal()).await
+            }
+            Command::Migrate => {
+                connect_store(&settings).await?;
+                println!("migrations applied");
+                Ok(())
+            }
+            Command::Config {
+                action: ConfigAction::Check,
+            } => {
+                crate::templates::Templates::load(settings.templates.dir.as_deref())
+                    .context("Failed to load the templates")?;
+                println!("settings are valid");
+                Ok(())
+            }
+            Command::Outbox { action } => {
+                let store = connect_store(&settings).await?;
+                match action {
+                    OutboxAction::Status => {
+                        for (state, count) in store.count_outbox_by_state().await? {
+                            println!("{state}\t{count}");
+                        }
+                    }
+                    OutboxAction::Retry { id } => {
+                        let id = models::OutboxId::parse(&id)?;
+                        store
+                            .requeue_outbox_job(id, chrono::Utc::now())
+                            .await
+                            .context(
+                                "Failed to queue the message again (is it failed or unconfirmed?)",
+                            )?;
+                        println!("queued {id}");
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The JSON API: `POST /api/v1/forms` for the web site's contact form.
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use connectors::webform::FormPayload;
+
+use super::forms::{field_problems, parse_idempotency_key, submit, Submitted};
+use super::{check_rate, client_ip, request_language, ResponseLanguage};
+use crate::error::{ApiError, FieldProblem};
+use crate::state::AppState;
+
+/// Idempotency keys of the public forms API share one scope: the API has no
+/// client accounts, so a key names one submission across all callers.
+const FORMS_SCOPE: &str = "api:forms";
+
+/// `POST /api/v1/forms`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/forms", post(create_form))
+}
+
+/// Reads a request body up to the configured limit, mapping an oversized
+/// body to 413 and a broken stream to 400.
+pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(err) = source {
+                if err.is::<http_body_util::LengthLimitError>() {
+                    return ApiError::PayloadTooLarge;
+                }
+                source = err.source();
+            }
+            ApiError::BadRequest {
+                code: "invalid_request",
+                args: Vec::new(),
+            }
+        })
+}
+
+fn json_error(error: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match error.classify() {
+        Category::Data => {
+            let text = error.to_string();
+            let field = text
+                .split('`')
+                .nth(1)
+                .filter(|_| text.starts_with("unknown field"))
+                .map(ToOwned::to_owned);
+            match field {
+                Some(field) => ApiError::Validation(vec![FieldProblem {
+                    args: vec![("field", field.clone())],
+                    field,
+                    code: "unknown_field".into(),
+                }]),
+                None => ApiError::BadRequest {
+                    code: "invalid_request",
+                    args: Vec::new(),
+                },
+            }
+        }
+        Category::Io | Category::Syntax | Category::Eof => ApiError::BadRequest {
+            code: "malformed_json",
+            args: Vec::new(),
+        },
+    }
+}
+
+async fn create_form(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let lang = request_language(req.uri(), req.headers());
+    let headers: HeaderMap = req.headers().clone();
+    let ip = client_ip(
+        &headers,
+        req.extensions().get::<ConnectInfo<std::net::SocketAddr>>(),
+        state.settings.server.trust_forwarded_for,
+    );
+    check_rate(&state.form_limiter, ip)?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
+    let idempotency = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ())
+                .and_then(|s| parse_idempotency_key(s).map_err(|_| ()))
+        })
+        .transpose()
+        .map_err(|()| {
+            ApiError::Validation(vec![FieldProblem {
+                field: "Idempotency-Key".into(),
+                code: "invalid_characters".into(),
+                args: Vec::new(),
+            }])
+        })?;
+    let body = read_body(req, state.settings.server.max_body_bytes).await?;
+    if std::str::from_utf8(&body).is_err() {
+        return Err(ApiError::BadRequest {
+            code: "invalid_utf8",
+            args: Vec::new(),
+        });
+    }
+    let payload: FormPayload = serde_json::from_slice(&body).map_err(|e| json_error(&e))?;
+    match submit(
+        &state,
+        &payload,
+        idempotency.map(|k| (FORMS_SCOPE, k)),
+        &body,
+        lang,
+    )
+    .await?
+    {
+        Submitted::Accepted(response, lang) => {
+            let mut resp = (StatusCode::CREATED, Json(response)).into_response();
+            resp.extensions_mut().insert(ResponseLanguage(lang));
+            Ok(resp)
+        }
+        Submitted::Invalid(errors, lang) => {
+            let mut resp = ApiError::Validation(field_problems(&errors)).into_response();
+            resp.extensions_mut().insert(ResponseLanguage(lang));
+            Ok(resp)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Liveness and readiness probes.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// `GET /healthz` and `GET /readyz`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// The server accepts requests.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The server can reach its database.
+async fn readyz(State(store): State<Arc<dyn Store>>) -> Result<Json<serde_json::Value>, ApiError> {
+    store.ping().await?;
+    Ok(Json(json!({ "status": "ready" })))
+}

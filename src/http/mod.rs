@@ -1,0 +1,191 @@
+//! HTTP: every route of the gateway, and the middleware applied to all of
+//! them in one place (request id, tracing with the matched route, sensitive
+//! header redaction, body size limit, timeout, panic catching, and error
+//! localisation).
+
+mod api;
+mod forms;
+mod health;
+mod web;
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
+use models::Language;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A keyed limiter on client addresses.
+pub type RateLimiter = governor::RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
+
+/// Builds the per-address limiter for form submissions.
+pub fn form_rate_limiter(per_minute: u32, burst: u32) -> RateLimiter {
+    let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    governor::RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst))
+}
+
+/// Checks the limiter for `ip`.
+///
+/// # Errors
+/// [`ApiError::RateLimited`] with the time to wait.
+pub fn check_rate(limiter: &RateLimiter, ip: IpAddr) -> Result<(), ApiError> {
+    limiter
+        .check_key(&ip)
+        .map_err(|not_until| ApiError::RateLimited {
+            retry_after: not_until
+                .wait_time_from(DefaultClock::default().now())
+                .max(Duration::from_secs(1)),
+        })
+}
+
+/// The client's address: the socket peer, or the first `X-Forwarded-For`
+/// hop when the gateway is configured to trust its proxy.
+pub fn client_ip(
+    headers: &HeaderMap,
+    connect: Option<&ConnectInfo<SocketAddr>>,
+    trust_forwarded: bool,
+) -> IpAddr {
+    if trust_forwarded {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    connect.map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+}
+
+/// The language a request asks for: `?lang=`, then `Accept-Language`, then French.
+pub fn request_language(uri: &axum::http::Uri, headers: &HeaderMap) -> Language {
+    let from_query = uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .and_then(|(_, v)| Language::from_code(v))
+    });
+    from_query
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Language::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// Builds every route with its middleware.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.server.max_body_bytes;
+    let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::router())
+        .merge(web::router())
+        .merge(api::router())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(move |req: Request, next: Next| enforce_timeout(timeout, req, next)))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::internal(anyhow::anyhow!("Handler panicked")).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), localize_errors))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
+                    tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+                }))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    HeaderName::from_static("x-hub-signature-256"),
+                ]))
+                .layer(PropagateRequestIdLayer::new(request_id)),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn enforce_timeout(timeout: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// A handler's chosen response language (for example the JSON body's `lang`).
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseLanguage(pub Language);
+
+/// Rewrites every [`ApiError`] response with its localized JSON body, and
+/// logs the error once.
+async fn localize_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = request_language(req.uri(), req.headers());
+    let mut response = next.run(req).await;
+    let Some(error) = response.extensions_mut().remove::<ApiError>() else {
+        return response;
+    };
+    error.log();
+    let lang = response
+        .extensions()
+        .get::<ResponseLanguage>()
+        .map_or(lang, |l| l.0);
+    // An HTML page that already explains the error keeps its body.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        return response;
+    }
+    let status = response.status();
+    let body = error.body(lang, &state.templates);
+    let mut localized = (status, axum::Json(body)).into_response();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            localized.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS
+        && !localized.headers().contains_key(header::RETRY_AFTER)
+    {
+        localized
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+    }
+    localized
+}

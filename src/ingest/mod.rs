@@ -1,0 +1,458 @@
+//! The ingest pipeline: one transaction per inbound message that dedupes it,
+//! finds or creates its contact and thread, allocates a reference number for
+//! a new request, stores the message, queues the acknowledgement in the
+//! outbox and the message for the classifier, and puts the thread in the
+//! agents' queue. Written once over the store's transaction primitives, so
+//! both engines follow the same rules.
+
+pub mod classify;
+
+use std::sync::Arc;
+
+use chrono::Datelike;
+use chrono_tz::Tz;
+use models::{
+    Channel, ChannelIdentity, ContactId, InboundMessage, MessageId, MessageKind, OutboundKind,
+    OutboxId, OutboxState, ReferenceNumber, ReferencePrefix, RfcMessageId, ThreadId, ThreadStatus,
+};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::store::{
+    NewContact, NewInboundMessage, NewOutbox, NewThread, OutboxPayload, SavedResponse, Store,
+    StoreError, StoreTx, ThreadCategory, ThreadSummary,
+};
+
+/// How often a transaction that lost a race on a unique key (two first
+/// messages of one new contact at once) is replayed before giving up.
+const MAX_CONFLICT_RETRIES: u32 = 3;
+
+/// A client-supplied idempotency key and the fingerprint of its request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRequest {
+    /// Who the key belongs to (an API client, or `form` for the public form).
+    pub scope: String,
+    /// The key.
+    pub key: String,
+    /// Hash of the request body: a reused key with another body is refused.
+    pub fingerprint: String,
+}
+
+/// What happened to an inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// The stored message (the first one, for a replay).
+    pub message_id: MessageId,
+    /// Its thread.
+    pub thread_id: ThreadId,
+    /// The thread's reference, when it is a request.
+    pub reference: Option<ReferenceNumber>,
+    /// The message was a replay: nothing new was written.
+    pub duplicate: bool,
+    /// A new thread was opened for it.
+    pub new_thread: bool,
+    /// The acknowledgement queued for it, if any.
+    pub acknowledgement: Option<OutboxId>,
+}
+
+/// The answer to an ingest call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored now, or recognised as a replay of a stored message.
+    Stored(IngestOutcome),
+    /// The idempotency key was used before: here is the saved answer.
+    Replayed(SavedResponse),
+}
+
+/// Why a message could not be taken in.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The idempotency key was used with a different request.
+    #[error("idempotency key reused with a different request")]
+    IdempotencyMismatch,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which channel an acknowledgement goes out on, for a message received on
+/// `channel`: the web form has no way back but the email address it gave.
+pub fn reply_channel(channel: Channel) -> Channel {
+    match channel {
+        Channel::WebForm | Channel::Phone | Channel::Counter => Channel::Email,
+        other => other,
+    }
+}
+
+/// The ingest pipeline and what it needs.
+#[derive(Clone)]
+pub struct Ingestor {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    prefix: ReferencePrefix,
+    tz: Tz,
+    outbox_max_attempts: u32,
+    message_id_domain: String,
+    sending_channels: Arc<Vec<Channel>>,
+    classify: bool,
+    classify_wakeup: Arc<Notify>,
+}
+
+/// Builds an [`Ingestor`].
+pub struct IngestorParts {
+    /// Where everything is written.
+    pub store: Arc<dyn Store>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Reference prefix.
+    pub prefix: ReferencePrefix,
+    /// Time zone deciding the reference year.
+    pub tz: Tz,
+    /// Attempts before an outbound message fails.
+    pub outbox_max_attempts: u32,
+    /// Right-hand side of our Message-IDs.
+    pub message_id_domain: String,
+    /// Channels that have a sender configured; acknowledgements for the
+    /// others wait as `WaitingChannel`.
+    pub sending_channels: Vec<Channel>,
+    /// Queue citizen messages for the classifier.
+    pub classify: bool,
+    /// Woken after each commit that queued a classification.
+    pub classify_wakeup: Arc<Notify>,
+}
+
+impl Ingestor {
+    /// Assembles the pipeline.
+    pub fn new(parts: IngestorParts) -> Self {
+        Self {
+            store: parts.store,
+            clock: parts.clock,
+            prefix: parts.prefix,
+            tz: parts.tz,
+            outbox_max_attempts: parts.outbox_max_attempts,
+            message_id_domain: parts.message_id_domain,
+            sending_channels: Arc::new(parts.sending_channels),
+            classify: parts.classify,
+            classify_wakeup: parts.classify_wakeup,
+        }
+    }
+
+    /// Takes in one message. `respond` builds the answer saved with an
+    /// idempotency key; it runs inside the transaction, so the key, the
+    /// message and the saved answer commit together.
+    ///
+    /// # Errors
+    /// [`IngestError::IdempotencyMismatch`] for a reused key with another
+    /// body; [`IngestError::Store`] when the store fails (nothing is written).
+    #[tracing::instrument(skip_all, fields(channel = %message.channel))]
+    pub async fn ingest(
+        &self,
+        message: &InboundMessage,
+        idempotency: Option<&IdempotencyRequest>,
+        respond: &(dyn Fn(&IngestOutcome) -> (u16, String) + Send + Sync),
+    ) -> Result<Ingested, IngestError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_ingest(message, idempotency, respond).await {
+                Err(IngestError::Store(StoreError::Conflict { constraint }))
+                    if attempt < MAX_CONFLICT_RETRIES =>
+                {
+                    tracing::debug!(%constraint, attempt, "Ingest lost a race on a unique key, replaying");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn replay(
+        &self,
+        idempotency: &IdempotencyRequest,
+    ) -> Result<Option<Ingested>, IngestError> {
+        match self
+            .store
+            .find_saved_response(&idempotency.scope, &idempotency.key)
+            .await?
+        {
+            Some(saved) if saved.fingerprint != idempotency.fingerprint => {
+                Err(IngestError::IdempotencyMismatch)
+            }
+            Some(saved) => Ok(Some(Ingested::Replayed(saved))),
+            None => Ok(None),
+        }
+    }
+
+    async fn try_ingest(
+        &self,
+        message: &InboundMessage,
+        idempotency: Option<&IdempotencyRequest>,
+        respond: &(dyn Fn(&IngestOutcome) -> (u16, String) + Send + Sync),
+    ) -> Result<Ingested, IngestError> {
+        if let Some(idem) = idempotency {
+            if let Some(replayed) = self.replay(idem).await? {
+                return Ok(replayed);
+            }
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if let Some(idem) = idempotency {
+            if !tx
+                .claim_idempotency_key(&idem.scope, &idem.key, &idem.fingerprint, now)
+                .await?
+            {
+                drop(tx);
+                return self.replay(idem).await?.ok_or_else(|| {
+                    IngestError::Store(StoreError::Conflict {
+                        constraint: "idempotency_keys".into(),
+                    })
+                });
+            }
+        }
+        let message_id = MessageId::generate();
+        if !tx
+            .claim_inbound_key(message.channel, &message.external_id, message_id)
+            .await?
+        {
+            drop(tx);
+            return self.duplicate(message).await;
+        }
+
+        let contact_id = self
+            .find_or_create_contact(tx.as_mut(), message, now)
+            .await?;
+        let citizen = message.kind == MessageKind::Citizen;
+        let existing = self.find_thread(tx.as_mut(), message, contact_id).await?;
+        let (thread_id, reference, new_thread, category) = match existing {
+            Some(thread) => {
+                tx.touch_thread(thread.id, now, citizen).await?;
+                (thread.id, thread.reference, false, ThreadCategory::Request)
+            }
+            None => {
+                let category = match message.kind {
+                    MessageKind::Citizen => ThreadCategory::Request,
+                    MessageKind::Spam => ThreadCategory::Spam,
+                    MessageKind::AutoReply | MessageKind::Bounce | MessageKind::MailingList => {
+                        ThreadCategory::Automatic
+                    }
+                };
+                let reference = if category == ThreadCategory::Request {
+                    let year = now.with_timezone(&self.tz).year();
+                    let year = u32::try_from(year).map_err(|e| StoreError::Internal(e.into()))?;
+                    Some(tx.next_reference(&self.prefix, year).await?)
+                } else {
+                    None
+                };
+                let thread = NewThread {
+                    id: ThreadId::generate(),
+                    reference: reference.clone(),
+                    contact_id,
+                    channel: message.channel,
+                    category,
+                    subject: message.subject.clone(),
+                    status: if category == ThreadCategory::Spam {
+                        ThreadStatus::Resolved
+                    } else {
+                        ThreadStatus::AwaitingAgent
+                    },
+                    language: message.language,
+                    at: now,
+                };
+                tx.create_thread(&thread).await?;
+                (thread.id, reference, true, category)
+            }
+        };
+
+        let classify = self.classify && citizen;
+        tx.insert_inbound_message(&NewInboundMessage {
+            id: message_id,
+            thread_id,
+            contact_id,
+            message,
+            at: now,
+            classify,
+        })
+        .await?;
+
+        let acknowledgement = if new_thread && citizen && category == ThreadCategory::Request {
+            Some(
+                self.queue_acknowledgement(
+                    tx.as_mut(),
+                    message,
+                    message_id,
+                    thread_id,
+                    reference.as_ref(),
+                    now,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+
+        let outcome = IngestOutcome {
+            message_id,
+            thread_id,
+            reference,
+            duplicate: false,
+            new_thread,
+            acknowledgement,
+        };
+        if let Some(idem) = idempotency {
+            let (status, body) = respond(&outcome);
+            tx.save_idempotent_response(&idem.scope, &idem.key, status, &body)
+                .await?;
+        }
+        tx.commit().await?;
+        if classify {
+            self.classify_wakeup.notify_one();
+        }
+        tracing::debug!(message_id = %outcome.message_id, thread_id = %outcome.thread_id, new_thread, "Stored inbound message");
+        Ok(Ingested::Stored(outcome))
+    }
+
+    async fn duplicate(&self, message: &InboundMessage) -> Result<Ingested, IngestError> {
+        let (message_id, thread) = self
+            .store
+            .find_inbound(message.channel, &message.external_id)
+            .await?
+            // The key was claimed by a transaction that has since committed;
+            // not finding it would mean the store lost a committed row.
+            .ok_or_else(|| {
+                StoreError::Internal(anyhow::anyhow!(
+                    "Inbound key claimed but its message is missing"
+                ))
+            })?;
+        tracing::debug!(%message_id, "Inbound message is a replay");
+        Ok(Ingested::Stored(IngestOutcome {
+            message_id,
+            thread_id: thread.id,
+            reference: thread.reference,
+            duplicate: true,
+            new_thread: false,
+            acknowledgement: None,
+        }))
+    }
+
+    async fn find_or_create_contact(
+        &self,
+        tx: &mut dyn StoreTx,
+        message: &InboundMessage,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ContactId, StoreError> {
+        if let Some(id) = tx.find_contact(&message.sender).await? {
+            tx.refresh_contact(
+                id,
+                message.sender_name.as_deref(),
+                message.sender_phone.as_ref(),
+                message.language,
+                now,
+            )
+            .await?;
+            return Ok(id);
+        }
+        let contact = NewContact {
+            id: ContactId::generate(),
+            display_name: message.sender_name.clone(),
+            language: message.language,
+            phone: message.sender_phone.clone(),
+            identity: message.sender.clone(),
+            at: now,
+        };
+        tx.create_contact(&contact).await?;
+        Ok(contact.id)
+    }
+
+    /// A thread joins only when its citizen is the sender: a stranger quoting
+    /// someone else's reference (or replying to a forwarded message) starts a
+    /// request of their own, so no citizen ever sees another's thread.
+    async fn find_thread(
+        &self,
+        tx: &mut dyn StoreTx,
+        message: &InboundMessage,
+        contact: ContactId,
+    ) -> Result<Option<ThreadSummary>, StoreError> {
+        if message.kind == MessageKind::Spam {
+            return Ok(None);
+        }
+        for reference in &message.hints.references {
+            if let Some(thread) = tx.thread_by_reference(reference).await? {
+                if thread.contact_id == contact {
+                    return Ok(Some(thread));
+                }
+            }
+        }
+        if !message.hints.in_reply_to.is_empty() {
+            if let Some(thread) = tx.thread_by_rfc_ids(&message.hints.in_reply_to).await? {
+                if thread.contact_id == contact {
+                    return Ok(Some(thread));
+                }
+            }
+        }
+        if message.channel.is_chat() {
+            return tx.open_thread(contact, message.channel).await;
+        }
+        Ok(None)
+    }
+
+    async fn queue_acknowledgement(
+        &self,
+        tx: &mut dyn StoreTx,
+        message: &InboundMessage,
+        cause: MessageId,
+        thread_id: ThreadId,
+        reference: Option<&ReferenceNumber>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<OutboxId, StoreError> {
+        let id = OutboxId::generate();
+        let channel = reply_channel(message.channel);
+        let recipient: ChannelIdentity = message.sender.clone();
+        let rfc_message_id = if channel == Channel::Email {
+            self.outbound_message_id(id, reference)
+        } else {
+            None
+        };
+        let state = if self.sending_channels.contains(&channel) {
+            OutboxState::Pending
+        } else {
+            OutboxState::WaitingChannel
+        };
+        tx.enqueue_outbox(&NewOutbox {
+            id,
+            thread_id,
+            cause_message_id: Some(cause),
+            channel,
+            kind: OutboundKind::Acknowledgement,
+            recipient,
+            language: message.language,
+            rfc_message_id,
+            payload: OutboxPayload {
+                reference: reference.cloned(),
+                recipient_name: message.sender_name.clone(),
+                subject: message.subject.clone(),
+                received_at: Some(now),
+                body: None,
+                in_reply_to: message.hints.rfc_message_id.clone(),
+            },
+            state,
+            max_attempts: self.outbox_max_attempts,
+            at: now,
+        })
+        .await?;
+        Ok(id)
+    }
+
+    /// A stable Message-ID for an outbound email: the reference (so a
+    /// returned header names the request) and the outbox id (unique, and the
+    /// same on every retry).
+    pub fn outbound_message_id(
+        &self,
+        id: OutboxId,
+        reference: Option<&ReferenceNumber>,
+    ) -> Option<RfcMessageId> {
+        let left = match reference {
+            Some(r) => format!("sj.{r}.{}", id.as_uuid().simple()),
+            None => format!("sj.{}", id.as_uuid().simple()),
+        };
+        RfcMessageId::parse(&format!("{left}@{}", self.message_id_domain)).ok()
+    }
+}

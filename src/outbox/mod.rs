@@ -1,0 +1,296 @@
+//! The outbox worker: delivers what the transactional outbox holds through
+//! each channel's connector. Every attempt is counted in the store before it
+//! is made; retries back off exponentially with jitter up to a maximum number
+//! of attempts, then the row is `failed` for an agent to see and retry. A
+//! worker that dies mid-attempt leaves its row `sending`; when the lease runs
+//! out the row becomes `unconfirmed` instead of being sent again, so a crash
+//! never sends a citizen the same message twice.
+
+pub mod compose;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use connectors::{Connector, ConnectorError};
+use models::Channel;
+use rand::Rng;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::store::{SentMessage, Store, StoreError};
+use compose::Composer;
+
+/// The senders, by channel.
+#[derive(Clone, Default)]
+pub struct ConnectorRegistry {
+    by_channel: HashMap<Channel, Arc<dyn Connector>>,
+}
+
+impl ConnectorRegistry {
+    /// Registers a connector for every channel it serves.
+    pub fn register(&mut self, connector: Arc<dyn Connector>) {
+        for channel in connector.channels() {
+            self.by_channel.insert(*channel, Arc::clone(&connector));
+        }
+    }
+
+    /// The connector for a channel.
+    pub fn get(&self, channel: Channel) -> Option<&Arc<dyn Connector>> {
+        self.by_channel.get(&channel)
+    }
+
+    /// Channels that can send, in a stable order.
+    pub fn channels(&self) -> Vec<Channel> {
+        let mut channels: Vec<Channel> = self.by_channel.keys().copied().collect();
+        channels.sort();
+        channels
+    }
+}
+
+/// How one worker step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// A message was delivered.
+    Completed,
+    /// The attempt failed and will be retried after this delay.
+    Retry {
+        /// Delay before the next attempt.
+        after: Duration,
+    },
+    /// The attempt failed for good; the row is `failed`.
+    Dead,
+    /// Nothing was due.
+    QueueEmpty,
+}
+
+/// Retry timing.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// First delay.
+    pub base: Duration,
+    /// Longest delay.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt + 1`: `base · 2^(attempt-1)` capped at
+    /// `max`, then "equal jitter" (half fixed, half random) so that many rows
+    /// failing together do not retry together.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(20);
+        let raw = self.base.saturating_mul(1u32 << exp).min(self.max);
+        let half = raw / 2;
+        let jitter = rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64);
+        half + Duration::from_millis(jitter)
+    }
+}
+
+/// Delivers outbox rows.
+#[derive(Clone)]
+pub struct OutboxWorker {
+    store: Arc<dyn Store>,
+    registry: Arc<ConnectorRegistry>,
+    composer: Arc<Composer>,
+    clock: Arc<dyn Clock>,
+    backoff: Backoff,
+    lease: Duration,
+    idle: Duration,
+}
+
+/// Builds an [`OutboxWorker`].
+pub struct OutboxWorkerParts {
+    /// Where the outbox lives.
+    pub store: Arc<dyn Store>,
+    /// Senders.
+    pub registry: Arc<ConnectorRegistry>,
+    /// Text.
+    pub composer: Arc<Composer>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Retry timing.
+    pub backoff: Backoff,
+    /// Claim lease; longer than any connector timeout.
+    pub lease: Duration,
+    /// Poll interval when idle.
+    pub idle: Duration,
+}
+
+fn describe(error: &ConnectorError) -> String {
+    error.to_string()
+}
+
+impl OutboxWorker {
+    /// Assembles the worker.
+    pub fn new(parts: OutboxWorkerParts) -> Self {
+        Self {
+            store: parts.store,
+            registry: parts.registry,
+            composer: parts.composer,
+            clock: parts.clock,
+            backoff: parts.backoff,
+            lease: parts.lease,
+            idle: parts.idle,
+        }
+    }
+
+    /// Turns rows abandoned by a dead worker into `unconfirmed`, and wakes
+    /// rows that waited for a channel that now has a sender. Run at start.
+    ///
+    /// # Errors
+    /// A [`StoreError`].
+    pub async fn recover(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let expired = self.store.expire_outbox_leases(now).await?;
+        if expired > 0 {
+            tracing::warn!(
+                count = expired,
+                "Outbound messages were interrupted mid-send and need an agent's check"
+            );
+        }
+        let woken = self
+            .store
+            .activate_waiting_outbox(&self.registry.channels(), now)
+            .await?;
+        if woken > 0 {
+            tracing::info!(
+                count = woken,
+                "Outbound messages waiting for a channel are now queued"
+            );
+        }
+        Ok(())
+    }
+
+    /// Claims and attempts one due row.
+    ///
+    /// # Errors
+    /// A [`StoreError`]; the claimed row comes back when its lease ends.
+    pub async fn step(&self) -> Result<StepOutcome, StoreError> {
+        let channels = self.registry.channels();
+        let now = self.clock.now();
+        self.store.expire_outbox_leases(now).await?;
+        let Some(job) = self
+            .store
+            .claim_outbox_job(&channels, now, self.lease)
+            .await?
+        else {
+            return Ok(StepOutcome::QueueEmpty);
+        };
+        let span = tracing::info_span!("outbox_attempt", job_id = %job.id, attempt = job.attempt, channel = %job.channel);
+        let _guard = span.enter();
+        let Some(connector) = self.registry.get(job.channel) else {
+            // Claims are filtered by the registered channels.
+            self.store
+                .fail_outbox_job(job.id, "no_connector", self.clock.now())
+                .await?;
+            return Ok(StepOutcome::Dead);
+        };
+        let outgoing = match self.composer.compose(&job) {
+            Ok(outgoing) => outgoing,
+            Err(error) => {
+                tracing::error!(error = %error, cause = ?error, "Outbound message cannot be composed");
+                self.store
+                    .fail_outbox_job(job.id, &format!("template: {error}"), self.clock.now())
+                    .await?;
+                return Ok(StepOutcome::Dead);
+            }
+        };
+        let result = tokio::time::timeout(self.lease / 2, connector.send(&outgoing)).await;
+        let now = self.clock.now();
+        let error = match result {
+            Ok(Ok(receipt)) => {
+                self.store
+                    .complete_outbox_job(
+                        &job,
+                        &SentMessage {
+                            subject: outgoing.subject.clone(),
+                            text: outgoing.text.clone(),
+                            provider_message_id: receipt.provider_message_id,
+                        },
+                        now,
+                    )
+                    .await?;
+                tracing::info!("Outbound message delivered");
+                return Ok(StepOutcome::Completed);
+            }
+            Ok(Err(error)) => error,
+            Err(_) => ConnectorError::Transient("send timed out".into()),
+        };
+        let text = describe(&error);
+        if error.is_retryable() && job.attempt < job.max_attempts {
+            let mut after = self.backoff.delay(job.attempt);
+            if let ConnectorError::RateLimited {
+                retry_after: Some(hint),
+            } = &error
+            {
+                after = after.max(*hint);
+            }
+            let at = now
+                + chrono::Duration::from_std(after).map_err(|e| StoreError::Internal(e.into()))?;
+            self.store.retry_outbox_job(job.id, at, &text, now).await?;
+            tracing::warn!(error = %text, retry_in_secs = after.as_secs(), "Outbound message attempt failed, will retry");
+            Ok(StepOutcome::Retry { after })
+        } else {
+            self.store.fail_outbox_job(job.id, &text, now).await?;
+            match error {
+                ConnectorError::Auth(_) => {
+                    tracing::error!(error = %text, "Channel credentials refused: an administrator must act")
+                }
+                _ => tracing::warn!(error = %text, "Outbound message failed for good"),
+            }
+            Ok(StepOutcome::Dead)
+        }
+    }
+
+    /// Runs until cancelled. An attempt in flight is finished before exiting.
+    pub async fn run(self, cancel: CancellationToken) {
+        if let Err(error) = self.recover().await {
+            tracing::error!(error = %error, cause = ?error, "Outbox recovery failed");
+        }
+        loop {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let wait = match self.step().await {
+                Ok(StepOutcome::QueueEmpty) => self.idle,
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(error = %error, cause = ?error, "Outbox step failed");
+                    self.idle
+                }
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_under_its_cap() {
+        // Arrange
+        let b = Backoff {
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+        };
+        // Act
+        let delays: Vec<Duration> = (1..=12).map(|a| b.delay(a)).collect();
+        // Assert
+        for (i, d) in delays.iter().enumerate() {
+            let attempt = u32::try_from(i).unwrap() + 1;
+            let raw = Duration::from_secs(30)
+                .saturating_mul(1 << (attempt - 1))
+                .min(Duration::from_secs(3600));
+            assert!(
+                *d >= raw / 2 && *d <= raw,
+                "attempt {attempt}: {d:?} outside {:?}..={raw:?}",
+                raw / 2
+            );
+        }
+    }
+}

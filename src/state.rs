@@ -1,0 +1,44 @@
+//! The application state every handler can reach: cheap to clone, built once
+//! at startup.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::http::RateLimiter;
+use crate::ingest::Ingestor;
+use crate::store::Store;
+use crate::templates::{OfficeContext, Templates};
+
+/// Shared state of the HTTP layer.
+#[derive(Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// The ingest pipeline.
+    pub ingestor: Ingestor,
+    /// Citizen-facing text.
+    pub templates: Arc<Templates>,
+    /// All settings.
+    pub settings: Arc<Settings>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Per-client-address limit on form submissions.
+    pub form_limiter: Arc<RateLimiter>,
+    /// Office contact details for pages.
+    pub office: OfficeContext,
+}
+
+impl FromRef<AppState> for Arc<Templates> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.templates)
+    }
+}
+
+impl FromRef<AppState> for Arc<dyn Store> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.store)
+    }
+}

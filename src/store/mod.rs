@@ -1,0 +1,657 @@
+//! Persistence: one [`Store`] trait with a SQLite and a PostgreSQL
+//! implementation, both compiled into every binary and chosen at startup from
+//! the database URL scheme.
+//!
+//! Write paths that must be atomic go through a [`StoreTx`]: the ingest
+//! pipeline's rules are written once (in `ingest`) over these primitives, and
+//! each backend only supplies its SQL. Nothing outside this module sees a row
+//! struct or a driver type.
+
+pub mod postgres;
+mod rows;
+mod shared;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use models::{
+    Attachment, Channel, ChannelIdentity, Classification, ContactId, Language, MessageId,
+    MessageKind, OutboundKind, OutboxId, OutboxState, ReferenceNumber, ReferencePrefix,
+    RfcMessageId, ThreadId, ThreadStatus,
+};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong in the store, phrased for the caller's next step.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write.
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The constraint (or table) that refused it.
+        constraint: String,
+    },
+    /// The database cannot be reached or the pool timed out: retry later.
+    #[error("database unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug or a corrupt row.
+    #[error("internal store error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl StoreError {
+    /// Wraps a value read back from the store that no longer parses.
+    pub fn corrupt(what: &str, err: impl std::fmt::Display) -> Self {
+        StoreError::Internal(anyhow::anyhow!("Corrupt {what} in store: {err}"))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(err.into())
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                constraint: db
+                    .constraint()
+                    .or_else(|| db.table())
+                    .map_or_else(|| db.message().to_owned(), ToOwned::to_owned),
+            },
+            // SQLite reports a busy database (lock timeout) as code 5.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => {
+                StoreError::Unavailable(anyhow::Error::msg(db.message().to_owned()))
+            }
+            other => StoreError::Internal(other.into()),
+        }
+    }
+}
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// Where a thread is, as the ingest rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadSummary {
+    /// The thread.
+    pub id: ThreadId,
+    /// Its citizen.
+    pub contact_id: ContactId,
+    /// Its reference number, when it is a request.
+    pub reference: Option<ReferenceNumber>,
+    /// Its queue status.
+    pub status: ThreadStatus,
+    /// The channel it started on.
+    pub channel: Channel,
+}
+
+/// What kind of thread this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadCategory {
+    /// A citizen request, with a reference number.
+    Request,
+    /// Automatic mail that matched no request (lists, stray auto-replies).
+    Automatic,
+    /// Caught by an anti-spam rule.
+    Spam,
+}
+
+impl ThreadCategory {
+    /// Stable slug for storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreadCategory::Request => "request",
+            ThreadCategory::Automatic => "automatic",
+            ThreadCategory::Spam => "spam",
+        }
+    }
+
+    /// Parses a slug.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Request, Self::Automatic, Self::Spam]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
+}
+
+/// A new contact and its first identity.
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    /// The new id.
+    pub id: ContactId,
+    /// Name as given.
+    pub display_name: Option<String>,
+    /// Language to answer in.
+    pub language: Language,
+    /// Phone as given.
+    pub phone: Option<models::PhoneNumber>,
+    /// The identity it was found by.
+    pub identity: ChannelIdentity,
+    /// Creation time.
+    pub at: DateTime<Utc>,
+}
+
+/// A new thread.
+#[derive(Debug, Clone)]
+pub struct NewThread {
+    /// The new id.
+    pub id: ThreadId,
+    /// Its reference, for requests.
+    pub reference: Option<ReferenceNumber>,
+    /// Its citizen.
+    pub contact_id: ContactId,
+    /// First channel.
+    pub channel: Channel,
+    /// Request, automatic or spam.
+    pub category: ThreadCategory,
+    /// Subject of the first message.
+    pub subject: Option<String>,
+    /// Initial status.
+    pub status: ThreadStatus,
+    /// Language of the first message.
+    pub language: Language,
+    /// Creation time.
+    pub at: DateTime<Utc>,
+}
+
+/// A new inbound message with its attachments.
+#[derive(Debug, Clone)]
+pub struct NewInboundMessage<'a> {
+    /// The new id.
+    pub id: MessageId,
+    /// Its thread.
+    pub thread_id: ThreadId,
+    /// Its author.
+    pub contact_id: ContactId,
+    /// The normalised message.
+    pub message: &'a models::InboundMessage,
+    /// Storage time.
+    pub at: DateTime<Utc>,
+    /// Queue it for the classifier.
+    pub classify: bool,
+}
+
+/// A delivery to queue in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewOutbox {
+    /// Stable id, recorded before any attempt.
+    pub id: OutboxId,
+    /// The thread it belongs to.
+    pub thread_id: ThreadId,
+    /// The message that caused it (the citizen's message for an acknowledgement).
+    pub cause_message_id: Option<MessageId>,
+    /// Channel to deliver on.
+    pub channel: Channel,
+    /// Why it is sent.
+    pub kind: OutboundKind,
+    /// Who receives it.
+    pub recipient: ChannelIdentity,
+    /// Language of the text.
+    pub language: Language,
+    /// Stable Message-ID (email).
+    pub rfc_message_id: Option<RfcMessageId>,
+    /// What the composer needs.
+    pub payload: OutboxPayload,
+    /// `Pending`, or `WaitingChannel` when the channel has no connector yet.
+    pub state: OutboxState,
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// Queue time.
+    pub at: DateTime<Utc>,
+}
+
+/// What the composer needs to render an outbound message; stored as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutboxPayload {
+    /// The request's reference.
+    pub reference: Option<ReferenceNumber>,
+    /// The citizen's name.
+    pub recipient_name: Option<String>,
+    /// Subject of the citizen's message.
+    pub subject: Option<String>,
+    /// When the citizen wrote: the acknowledgement speaks of the office
+    /// hours at that instant, so a retry renders the same text.
+    pub received_at: Option<DateTime<Utc>>,
+    /// Text written by an agent (replies).
+    pub body: Option<String>,
+    /// The Message-ID being answered.
+    pub in_reply_to: Option<RfcMessageId>,
+}
+
+/// A claimed outbox row, ready for an attempt.
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    /// The row.
+    pub id: OutboxId,
+    /// Its thread.
+    pub thread_id: ThreadId,
+    /// Channel to deliver on.
+    pub channel: Channel,
+    /// Why it is sent.
+    pub kind: OutboundKind,
+    /// Who receives it.
+    pub recipient: ChannelIdentity,
+    /// Language of the text.
+    pub language: Language,
+    /// Stable Message-ID (email).
+    pub rfc_message_id: Option<RfcMessageId>,
+    /// What the composer needs.
+    pub payload: OutboxPayload,
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// When the citizen last wrote in the thread.
+    pub last_citizen_message_at: Option<DateTime<Utc>>,
+}
+
+/// An outbox row as agents and operators see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRecord {
+    /// The row.
+    pub id: OutboxId,
+    /// Its thread.
+    pub thread_id: ThreadId,
+    /// Channel.
+    pub channel: Channel,
+    /// Why it is sent.
+    pub kind: OutboundKind,
+    /// Delivery state.
+    pub state: OutboxState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error, for the agent.
+    pub last_error: Option<String>,
+    /// The provider's id once sent.
+    pub provider_message_id: Option<String>,
+    /// Queue time.
+    pub created_at: DateTime<Utc>,
+    /// Delivery time.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The text that actually went out, recorded as an outbound message.
+#[derive(Debug, Clone)]
+pub struct SentMessage {
+    /// Subject, if any.
+    pub subject: Option<String>,
+    /// Plain text body.
+    pub text: String,
+    /// Provider id.
+    pub provider_message_id: Option<String>,
+}
+
+/// A message waiting for the classifier.
+#[derive(Debug, Clone)]
+pub struct ClassifyJob {
+    /// The message.
+    pub message_id: MessageId,
+    /// Subject, if any.
+    pub subject: Option<String>,
+    /// The citizen's new words.
+    pub text: String,
+    /// Detected language.
+    pub language: Language,
+}
+
+/// A thread as listed for agents.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadRecord {
+    /// The thread.
+    pub id: ThreadId,
+    /// Reference, for requests.
+    pub reference: Option<ReferenceNumber>,
+    /// Citizen.
+    pub contact_id: ContactId,
+    /// First channel.
+    pub channel: Channel,
+    /// Request, automatic or spam.
+    pub category: ThreadCategory,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Queue status.
+    pub status: ThreadStatus,
+    /// Classifier's or agent's topic.
+    pub topic: Option<models::Topic>,
+    /// Department it is handled by.
+    pub department: Option<String>,
+    /// Whether a message is flagged for review.
+    pub flagged: bool,
+    /// Language to answer in.
+    pub language: Language,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last activity.
+    pub last_message_at: DateTime<Utc>,
+}
+
+/// Direction of a stored message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the citizen (or an automaton on their channel).
+    Inbound,
+    /// From us.
+    Outbound,
+}
+
+/// A stored message as agents see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRecord {
+    /// The message.
+    pub id: MessageId,
+    /// Its thread.
+    pub thread_id: ThreadId,
+    /// In or out.
+    pub direction: Direction,
+    /// Channel.
+    pub channel: Channel,
+    /// Citizen or automatic (inbound messages).
+    pub kind: Option<MessageKind>,
+    /// Why we sent it (outbound messages).
+    pub outbound_kind: Option<OutboundKind>,
+    /// Sender's name.
+    pub sender_name: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Full text.
+    pub body_text: String,
+    /// New words only.
+    pub new_text: String,
+    /// Language.
+    pub language: Language,
+    /// When received or sent.
+    pub received_at: DateTime<Utc>,
+    /// Attachments' metadata.
+    pub attachments: Vec<Attachment>,
+    /// The classifier's result, once there is one.
+    pub classification: Option<Classification>,
+}
+
+/// A saved answer to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedResponse {
+    /// Hash of the request that produced it.
+    pub fingerprint: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Body.
+    pub body: String,
+}
+
+/// The persistence interface of the gateway.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which engine this is.
+    fn engine(&self) -> Engine;
+
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Starts a write transaction.
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+
+    /// The saved response of an idempotent request, if the key was used.
+    async fn find_saved_response(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<SavedResponse>, StoreError>;
+
+    /// The stored message and thread of an inbound `(channel, external_id)`.
+    async fn find_inbound(
+        &self,
+        channel: Channel,
+        external_id: &models::ExternalMessageId,
+    ) -> Result<Option<(MessageId, ThreadSummary)>, StoreError>;
+
+    /// One thread.
+    async fn get_thread(&self, id: ThreadId) -> Result<ThreadRecord, StoreError>;
+
+    /// A thread by its reference.
+    async fn find_thread_by_reference(
+        &self,
+        reference: &ReferenceNumber,
+    ) -> Result<Option<ThreadRecord>, StoreError>;
+
+    /// A thread's messages in order, with attachments and classifications.
+    async fn list_messages(&self, thread: ThreadId) -> Result<Vec<MessageRecord>, StoreError>;
+
+    /// Claims up to `limit` classification jobs under a lease.
+    async fn claim_classify_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ClassifyJob>, StoreError>;
+
+    /// Saves a classification, updates the thread's topic and flag, and
+    /// removes the job, in one transaction.
+    async fn save_classification(
+        &self,
+        message: MessageId,
+        classification: &Classification,
+        department: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Claims the next due outbox row for one of `channels` under a lease,
+    /// counting the attempt before it is made.
+    async fn claim_outbox_job(
+        &self,
+        channels: &[Channel],
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<OutboxJob>, StoreError>;
+
+    /// Records a successful delivery and the text that went out.
+    async fn complete_outbox_job(
+        &self,
+        job: &OutboxJob,
+        sent: &SentMessage,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Puts a row back to `Pending` until `next_attempt_at`, with the error.
+    async fn retry_outbox_job(
+        &self,
+        id: OutboxId,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Marks a row `Failed` with the error.
+    async fn fail_outbox_job(
+        &self,
+        id: OutboxId,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Rows whose worker died mid-attempt (`Sending` past their lease) become
+    /// `Unconfirmed`; returns how many.
+    async fn expire_outbox_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// `WaitingChannel` rows of the given channels become `Pending`.
+    async fn activate_waiting_outbox(
+        &self,
+        channels: &[Channel],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// An agent's retry of a `Failed` or `Unconfirmed` row.
+    async fn requeue_outbox_job(&self, id: OutboxId, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// A thread's outbox rows, oldest first.
+    async fn list_outbox(&self, thread: ThreadId) -> Result<Vec<OutboxRecord>, StoreError>;
+
+    /// How many rows are in each state, for health and metrics.
+    async fn count_outbox_by_state(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
+}
+
+/// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// Claims an idempotency key with a placeholder response; `false` when
+    /// the key already exists (the caller rolls back and replays it).
+    async fn claim_idempotency_key(
+        &mut self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Saves the response of a claimed idempotency key.
+    async fn save_idempotent_response(
+        &mut self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Claims the inbound deduplication key; `false` for a replay.
+    async fn claim_inbound_key(
+        &mut self,
+        channel: Channel,
+        external_id: &models::ExternalMessageId,
+        message_id: MessageId,
+    ) -> Result<bool, StoreError>;
+
+    /// The contact owning an identity.
+    async fn find_contact(
+        &mut self,
+        identity: &ChannelIdentity,
+    ) -> Result<Option<ContactId>, StoreError>;
+
+    /// Creates a contact with its first identity.
+    async fn create_contact(&mut self, contact: &NewContact) -> Result<(), StoreError>;
+
+    /// Fills a contact's name and phone where still empty and records the
+    /// language they last wrote in.
+    async fn refresh_contact(
+        &mut self,
+        id: ContactId,
+        name: Option<&str>,
+        phone: Option<&models::PhoneNumber>,
+        language: Language,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// A thread by reference.
+    async fn thread_by_reference(
+        &mut self,
+        reference: &ReferenceNumber,
+    ) -> Result<Option<ThreadSummary>, StoreError>;
+
+    /// The thread holding any of these Message-IDs (received or sent), first match wins.
+    async fn thread_by_rfc_ids(
+        &mut self,
+        ids: &[RfcMessageId],
+    ) -> Result<Option<ThreadSummary>, StoreError>;
+
+    /// The contact's latest unresolved request thread on a channel.
+    async fn open_thread(
+        &mut self,
+        contact: ContactId,
+        channel: Channel,
+    ) -> Result<Option<ThreadSummary>, StoreError>;
+
+    /// Takes the next number of a year's sequence. Gap-free: the increment
+    /// rolls back with the transaction.
+    async fn next_reference(
+        &mut self,
+        prefix: &ReferencePrefix,
+        year: u32,
+    ) -> Result<ReferenceNumber, StoreError>;
+
+    /// Creates a thread.
+    async fn create_thread(&mut self, thread: &NewThread) -> Result<(), StoreError>;
+
+    /// Records activity on a thread. A citizen message puts it back in the
+    /// agents' queue (`AwaitingAgent`), reopening it if it was resolved.
+    async fn touch_thread(
+        &mut self,
+        id: ThreadId,
+        at: DateTime<Utc>,
+        citizen_message: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Stores an inbound message, its attachments, its Message-ID and, when
+    /// asked, its classification job.
+    async fn insert_inbound_message(
+        &mut self,
+        message: &NewInboundMessage<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Queues a delivery (and remembers its Message-ID for threading).
+    async fn enqueue_outbox(&mut self, outbox: &NewOutbox) -> Result<(), StoreError>;
+
+    /// Commits.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// Opens the store named by a database URL: `sqlite://PATH` or
+/// `postgres://…`. Only `create_if_missing` lets a SQLite file be created, so
+/// a typo never silently starts an empty database.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the database cannot be opened, and
+/// [`StoreError::Internal`] for an unsupported scheme.
+pub async fn connect(
+    url: &secrecy::SecretString,
+    options: &ConnectOptions,
+) -> Result<Arc<dyn Store>, StoreError> {
+    use secrecy::ExposeSecret;
+    let raw = url.expose_secret();
+    if raw.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::connect(raw, options).await?))
+    } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        Ok(Arc::new(
+            postgres::PostgresStore::connect(raw, options).await?,
+        ))
+    } else {
+        Err(StoreError::Internal(anyhow::anyhow!(
+            "Unsupported database URL scheme (expected sqlite:// or postgres://)"
+        )))
+    }
+}
+
+/// Pool and file options shared by both engines.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Create the SQLite file (and its folder) when missing.
+    pub create_if_missing: bool,
+    /// Most connections in the pool (readers, for SQLite).
+    pub max_connections: u32,
+    /// How long to wait for a connection or a lock.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            create_if_missing: false,
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The PostgreSQL store, for several gateway processes sharing one database.
+//!
+//! Queue rows are claimed with `FOR UPDATE SKIP LOCKED`, so processes never
+//! wait on or double-claim each other's rows; reference numbers come from a
+//! counter row locked by the transaction that increments it, so they stay
+//! unique and gap-free across processes.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+
+use super::shared::impl_shared_store;
+use super::{ConnectOptions, Engine, StoreError};
+
+const ENGINE: Engine = Engine::Postgres;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox
+     SET state = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
+     WHERE id = (
+         SELECT id FROM outbox
+         WHERE state = 'pending' AND next_attempt_at <= $2
+           AND (',' || $3 || ',') LIKE ('%,' || channel || ',%')
+         ORDER BY next_attempt_at, id
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED
+     )
+     RETURNING id";
+
+const CLAIM_CLASSIFY_SQL: &str = "UPDATE classify_jobs
+     SET lease_until = $1, attempts = attempts + 1
+     WHERE message_id IN (
+         SELECT message_id FROM classify_jobs
+         WHERE lease_until IS NULL OR lease_until < $2
+         ORDER BY created_at, message_id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+     )
+     RETURNING message_id";
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool<Postgres>,
+}
+
+/// A write transaction.
+pub struct PostgresTx {
+    tx: sqlx::Transaction<'static, Postgres>,
+}
+
+impl PostgresStore {
+    /// Connects to the server named by `url`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server cannot be reached.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let connect = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::Unavailable(
+                anyhow::Error::new(e).context("Failed to parse the PostgreSQL URL"),
+            )
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(
+                    anyhow::Error::new(e).context("Failed to connect to PostgreSQL"),
+                )
+            })?;
+        Ok(Self { pool })
+    }
+
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    fn reader(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+}
+
+impl_shared_store!(PostgresStore, PostgresTx, Postgres);

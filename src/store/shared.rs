@@ -1,0 +1,903 @@
+//! The SQL both engines share. SQLite (3.35+) and PostgreSQL agree on `$N`
+//! placeholders, `ON CONFLICT`, upserts and `RETURNING`, and both schemas
+//! decode to the same Rust types, so the methods are written once here and
+//! instantiated for each backend by [`impl_shared_store!`]. What differs
+//! (pools, migrations, how a queue row is claimed) stays in `sqlite.rs` and
+//! `postgres.rs`, which must define `ENGINE`, `MIGRATOR`, `CLAIM_OUTBOX_SQL`,
+//! `CLAIM_CLASSIFY_SQL` and the `writer()`/`reader()` pools used below.
+
+use models::{Channel, ChannelIdentity, MessageKind};
+
+/// Comma-joined channel slugs for the `LIKE` membership test used by the
+/// claim queries (the same expression works on both engines).
+pub(super) fn channel_list(channels: &[Channel]) -> String {
+    channels
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(super) fn identity_parts(identity: &ChannelIdentity) -> (&'static str, String) {
+    (identity.kind(), identity.key())
+}
+
+pub(super) fn inbound_kind(kind: MessageKind) -> &'static str {
+    kind.as_str()
+}
+
+/// Instantiates `Store` for `$store` and `StoreTx` for `$tx` over `$db`.
+macro_rules! impl_shared_store {
+    ($store:ident, $tx:ident, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::StoreTx for $tx {
+            async fn claim_idempotency_key(
+                &mut self,
+                scope: &str,
+                key: &str,
+                fingerprint: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO idempotency_keys
+                         (scope, key, fingerprint, response_status, response_body, created_at)
+                     VALUES ($1, $2, $3, 0, '', $4)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(scope)
+                .bind(key)
+                .bind(fingerprint)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn save_idempotent_response(
+                &mut self,
+                scope: &str,
+                key: &str,
+                status: u16,
+                body: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET response_status = $3, response_body = $4
+                     WHERE scope = $1 AND key = $2",
+                )
+                .bind(scope)
+                .bind(key)
+                .bind(i64::from(status))
+                .bind(body)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn claim_inbound_key(
+                &mut self,
+                channel: models::Channel,
+                external_id: &models::ExternalMessageId,
+                message_id: models::MessageId,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO inbound_keys (channel, external_id, message_id)
+                     VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(channel.as_str())
+                .bind(external_id.as_ref())
+                .bind(message_id.to_string())
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn find_contact(
+                &mut self,
+                identity: &models::ChannelIdentity,
+            ) -> Result<Option<models::ContactId>, StoreError> {
+                let (kind, key) = $crate::store::shared::identity_parts(identity);
+                let row: Option<(String,)> = sqlx::query_as(
+                    "SELECT contact_id FROM contact_identities WHERE kind = $1 AND key = $2",
+                )
+                .bind(kind)
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(|(id,)| {
+                    models::ContactId::parse(&id).map_err(|e| StoreError::corrupt("contact id", e))
+                })
+                .transpose()
+            }
+
+            async fn create_contact(
+                &mut self,
+                contact: &$crate::store::NewContact,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO contacts (id, display_name, language, phone, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(contact.id.to_string())
+                .bind(contact.display_name.as_deref())
+                .bind(contact.language.as_str())
+                .bind(contact.phone.as_ref().map(|p| p.as_ref().to_owned()))
+                .bind(contact.at)
+                .execute(&mut *self.tx)
+                .await?;
+                let (kind, key) = $crate::store::shared::identity_parts(&contact.identity);
+                sqlx::query(
+                    "INSERT INTO contact_identities (kind, key, contact_id, created_at)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(kind)
+                .bind(key)
+                .bind(contact.id.to_string())
+                .bind(contact.at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn refresh_contact(
+                &mut self,
+                id: models::ContactId,
+                name: Option<&str>,
+                phone: Option<&models::PhoneNumber>,
+                language: models::Language,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE contacts
+                     SET display_name = COALESCE(display_name, $2),
+                         phone = COALESCE(phone, $3),
+                         language = $4,
+                         updated_at = $5
+                     WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .bind(name)
+                .bind(phone.map(|p| p.as_ref().to_owned()))
+                .bind(language.as_str())
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn thread_by_reference(
+                &mut self,
+                reference: &models::ReferenceNumber,
+            ) -> Result<Option<$crate::store::ThreadSummary>, StoreError> {
+                let row: Option<$crate::store::rows::ThreadSummaryRow> = sqlx::query_as(
+                    "SELECT id, contact_id, reference, status, channel
+                     FROM threads WHERE reference = $1",
+                )
+                .bind(reference.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn thread_by_rfc_ids(
+                &mut self,
+                ids: &[models::RfcMessageId],
+            ) -> Result<Option<$crate::store::ThreadSummary>, StoreError> {
+                for id in ids {
+                    let row: Option<$crate::store::rows::ThreadSummaryRow> = sqlx::query_as(
+                        "SELECT t.id, t.contact_id, t.reference, t.status, t.channel
+                         FROM rfc_message_ids r JOIN threads t ON t.id = r.thread_id
+                         WHERE r.rfc_message_id = $1",
+                    )
+                    .bind(id.as_ref())
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                    if let Some(row) = row {
+                        return Ok(Some(row.try_into()?));
+                    }
+                }
+                Ok(None)
+            }
+
+            async fn open_thread(
+                &mut self,
+                contact: models::ContactId,
+                channel: models::Channel,
+            ) -> Result<Option<$crate::store::ThreadSummary>, StoreError> {
+                let row: Option<$crate::store::rows::ThreadSummaryRow> = sqlx::query_as(
+                    "SELECT id, contact_id, reference, status, channel
+                     FROM threads
+                     WHERE contact_id = $1 AND channel = $2
+                       AND category = 'request' AND status <> 'resolved'
+                     ORDER BY last_message_at DESC
+                     LIMIT 1",
+                )
+                .bind(contact.to_string())
+                .bind(channel.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn next_reference(
+                &mut self,
+                prefix: &models::ReferencePrefix,
+                year: u32,
+            ) -> Result<models::ReferenceNumber, StoreError> {
+                let (value,): (i64,) = sqlx::query_as(
+                    "INSERT INTO reference_counters (prefix, year, last_value)
+                     VALUES ($1, $2, 1)
+                     ON CONFLICT (prefix, year)
+                     DO UPDATE SET last_value = reference_counters.last_value + 1
+                     RETURNING last_value",
+                )
+                .bind(prefix.as_ref())
+                .bind(i64::from(year))
+                .fetch_one(&mut *self.tx)
+                .await?;
+                let sequence = $crate::store::rows::to_u32(value, "reference sequence")?;
+                models::ReferenceNumber::new(prefix.clone(), year, sequence).map_err(|e| {
+                    StoreError::Internal(anyhow::anyhow!(
+                        "Reference sequence of {year} exhausted: {e}"
+                    ))
+                })
+            }
+
+            async fn create_thread(
+                &mut self,
+                thread: &$crate::store::NewThread,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO threads
+                         (id, reference, contact_id, channel, category, subject, status,
+                          language, created_at, last_message_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+                )
+                .bind(thread.id.to_string())
+                .bind(thread.reference.as_ref().map(ToString::to_string))
+                .bind(thread.contact_id.to_string())
+                .bind(thread.channel.as_str())
+                .bind(thread.category.as_str())
+                .bind(thread.subject.as_deref())
+                .bind(thread.status.as_str())
+                .bind(thread.language.as_str())
+                .bind(thread.at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn touch_thread(
+                &mut self,
+                id: models::ThreadId,
+                at: chrono::DateTime<chrono::Utc>,
+                citizen_message: bool,
+            ) -> Result<(), StoreError> {
+                let sql = if citizen_message {
+                    "UPDATE threads
+                     SET last_message_at = $2, last_citizen_message_at = $2,
+                         status = 'awaiting_agent', updated_at = $2, version = version + 1
+                     WHERE id = $1"
+                } else {
+                    "UPDATE threads SET last_message_at = $2, updated_at = $2 WHERE id = $1"
+                };
+                sqlx::query(sql)
+                    .bind(id.to_string())
+                    .bind(at)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_inbound_message(
+                &mut self,
+                new: &$crate::store::NewInboundMessage<'_>,
+            ) -> Result<(), StoreError> {
+                let m = new.message;
+                let (sender_kind, sender_key) = $crate::store::shared::identity_parts(&m.sender);
+                sqlx::query(
+                    "INSERT INTO messages
+                         (id, thread_id, contact_id, direction, channel, kind, external_id,
+                          rfc_message_id, sender_kind, sender_key, sender_name, subject,
+                          body_text, new_text, body_html, language, received_at, created_at)
+                     VALUES ($1, $2, $3, 'inbound', $4, $5, $6, $7, $8, $9, $10, $11,
+                             $12, $13, $14, $15, $16, $17)",
+                )
+                .bind(new.id.to_string())
+                .bind(new.thread_id.to_string())
+                .bind(new.contact_id.to_string())
+                .bind(m.channel.as_str())
+                .bind($crate::store::shared::inbound_kind(m.kind))
+                .bind(m.external_id.as_ref())
+                .bind(m.hints.rfc_message_id.as_ref().map(|r| r.as_ref().to_owned()))
+                .bind(sender_kind)
+                .bind(sender_key)
+                .bind(m.sender_name.as_deref())
+                .bind(m.subject.as_deref())
+                .bind(m.body_text.as_str())
+                .bind(m.new_text.as_str())
+                .bind(m.body_html.as_deref())
+                .bind(m.language.as_str())
+                .bind(m.received_at)
+                .bind(new.at)
+                .execute(&mut *self.tx)
+                .await?;
+                for attachment in &m.attachments {
+                    let (state, url, reason, content): (&str, Option<&str>, Option<&str>, Option<&[u8]>) =
+                        match &attachment.content {
+                            models::AttachmentContent::Inline { bytes } => {
+                                ("stored", None, None, Some(bytes.as_slice()))
+                            }
+                            models::AttachmentContent::Remote { url } => {
+                                ("remote", Some(url.as_str()), None, None)
+                            }
+                            models::AttachmentContent::Refused { reason } => {
+                                ("refused", None, Some(reason.as_str()), None)
+                            }
+                        };
+                    let size = attachment
+                        .size_bytes
+                        .map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+                    sqlx::query(
+                        "INSERT INTO attachments
+                             (id, message_id, filename, content_type, size_bytes, sha256,
+                              state, url, refused_reason, content, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(new.id.to_string())
+                    .bind(attachment.filename.as_deref())
+                    .bind(attachment.content_type.as_str())
+                    .bind(size)
+                    .bind(attachment.sha256.as_deref())
+                    .bind(state)
+                    .bind(url)
+                    .bind(reason)
+                    .bind(content)
+                    .bind(new.at)
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
+                if let Some(rfc) = &m.hints.rfc_message_id {
+                    sqlx::query(
+                        "INSERT INTO rfc_message_ids (rfc_message_id, thread_id, created_at)
+                         VALUES ($1, $2, $3)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(rfc.as_ref())
+                    .bind(new.thread_id.to_string())
+                    .bind(new.at)
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
+                if new.classify {
+                    sqlx::query(
+                        "INSERT INTO classify_jobs (message_id, created_at) VALUES ($1, $2)",
+                    )
+                    .bind(new.id.to_string())
+                    .bind(new.at)
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn enqueue_outbox(
+                &mut self,
+                outbox: &$crate::store::NewOutbox,
+            ) -> Result<(), StoreError> {
+                let (recipient_kind, recipient_key) =
+                    $crate::store::shared::identity_parts(&outbox.recipient);
+                let payload = serde_json::to_string(&outbox.payload)
+                    .map_err(|e| StoreError::Internal(e.into()))?;
+                sqlx::query(
+                    "INSERT INTO outbox
+                         (id, thread_id, cause_message_id, channel, kind, recipient_kind,
+                          recipient_key, language, rfc_message_id, payload, state, attempts,
+                          max_attempts, next_attempt_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $13)",
+                )
+                .bind(outbox.id.to_string())
+                .bind(outbox.thread_id.to_string())
+                .bind(outbox.cause_message_id.map(|m| m.to_string()))
+                .bind(outbox.channel.as_str())
+                .bind(outbox.kind.as_str())
+                .bind(recipient_kind)
+                .bind(recipient_key)
+                .bind(outbox.language.as_str())
+                .bind(outbox.rfc_message_id.as_ref().map(|r| r.as_ref().to_owned()))
+                .bind(payload)
+                .bind(outbox.state.as_str())
+                .bind(i64::from(outbox.max_attempts))
+                .bind(outbox.at)
+                .execute(&mut *self.tx)
+                .await?;
+                if let Some(rfc) = &outbox.rfc_message_id {
+                    sqlx::query(
+                        "INSERT INTO rfc_message_ids (rfc_message_id, thread_id, created_at)
+                         VALUES ($1, $2, $3)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(rfc.as_ref())
+                    .bind(outbox.thread_id.to_string())
+                    .bind(outbox.at)
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+                self.tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn engine(&self) -> $crate::store::Engine {
+                ENGINE
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                MIGRATOR
+                    .run(self.writer())
+                    .await
+                    .map_err(|e| StoreError::Internal(anyhow::Error::new(e).context("Failed to run migrations")))
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(self.reader()).await?;
+                Ok(())
+            }
+
+            async fn begin(&self) -> Result<Box<dyn $crate::store::StoreTx>, StoreError> {
+                let tx = self.writer().begin().await?;
+                Ok(Box::new($tx { tx }))
+            }
+
+            async fn find_saved_response(
+                &self,
+                scope: &str,
+                key: &str,
+            ) -> Result<Option<$crate::store::SavedResponse>, StoreError> {
+                let row: Option<(String, i64, String)> = sqlx::query_as(
+                    "SELECT fingerprint, response_status, response_body
+                     FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                )
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|(fingerprint, status, body)| {
+                    Ok($crate::store::SavedResponse {
+                        fingerprint,
+                        status: u16::try_from(status)
+                            .map_err(|e| StoreError::corrupt("saved status", e))?,
+                        body,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn find_inbound(
+                &self,
+                channel: models::Channel,
+                external_id: &models::ExternalMessageId,
+            ) -> Result<Option<(models::MessageId, $crate::store::ThreadSummary)>, StoreError> {
+                #[derive(sqlx::FromRow)]
+                struct Found {
+                    message_id: String,
+                    #[sqlx(flatten)]
+                    thread: $crate::store::rows::ThreadSummaryRow,
+                }
+                let row: Option<Found> = sqlx::query_as(
+                    "SELECT k.message_id, t.id, t.contact_id, t.reference, t.status, t.channel
+                     FROM inbound_keys k
+                     JOIN messages m ON m.id = k.message_id
+                     JOIN threads t ON t.id = m.thread_id
+                     WHERE k.channel = $1 AND k.external_id = $2",
+                )
+                .bind(channel.as_str())
+                .bind(external_id.as_ref())
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|found| {
+                    Ok((
+                        models::MessageId::parse(&found.message_id)
+                            .map_err(|e| StoreError::corrupt("message id", e))?,
+                        found.thread.try_into()?,
+                    ))
+                })
+                .transpose()
+            }
+
+            async fn get_thread(
+                &self,
+                id: models::ThreadId,
+            ) -> Result<$crate::store::ThreadRecord, StoreError> {
+                let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
+                    "SELECT id, reference, contact_id, channel, category, subject, status, topic,
+                            department, flagged, language, created_at, last_message_at
+                     FROM threads WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(self.reader())
+                .await?;
+                row.ok_or(StoreError::NotFound)?.try_into()
+            }
+
+            async fn find_thread_by_reference(
+                &self,
+                reference: &models::ReferenceNumber,
+            ) -> Result<Option<$crate::store::ThreadRecord>, StoreError> {
+                let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
+                    "SELECT id, reference, contact_id, channel, category, subject, status, topic,
+                            department, flagged, language, created_at, last_message_at
+                     FROM threads WHERE reference = $1",
+                )
+                .bind(reference.to_string())
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_messages(
+                &self,
+                thread: models::ThreadId,
+            ) -> Result<Vec<$crate::store::MessageRecord>, StoreError> {
+                let rows: Vec<$crate::store::rows::MessageRow> = sqlx::query_as(
+                    "SELECT id, thread_id, direction, channel, kind, sender_name, subject,
+                            body_text, new_text, language, received_at
+                     FROM messages WHERE thread_id = $1
+                     ORDER BY received_at, created_at, id",
+                )
+                .bind(thread.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                let mut messages = rows
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<Result<Vec<$crate::store::MessageRecord>, _>>()?;
+                let attachments: Vec<$crate::store::rows::AttachmentRow> = sqlx::query_as(
+                    "SELECT a.message_id, a.filename, a.content_type, a.size_bytes, a.sha256,
+                            a.state, a.url, a.refused_reason
+                     FROM attachments a JOIN messages m ON m.id = a.message_id
+                     WHERE m.thread_id = $1
+                     ORDER BY a.created_at, a.id",
+                )
+                .bind(thread.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                for row in attachments {
+                    let (message_id, attachment) = row.into_attachment()?;
+                    if let Some(m) = messages.iter_mut().find(|m| m.id.to_string() == message_id) {
+                        m.attachments.push(attachment);
+                    }
+                }
+                let classifications: Vec<$crate::store::rows::ClassificationRow> = sqlx::query_as(
+                    "SELECT c.message_id, c.topic, c.topic_score, c.topic_abstain, c.abuse_verdict,
+                            c.abuse_kind, c.abuse_score, c.reasons, c.model_version
+                     FROM classifications c JOIN messages m ON m.id = c.message_id
+                     WHERE m.thread_id = $1",
+                )
+                .bind(thread.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                for row in classifications {
+                    let (message_id, classification) = row.into_classification()?;
+                    if let Some(m) = messages.iter_mut().find(|m| m.id.to_string() == message_id) {
+                        m.classification = Some(classification);
+                    }
+                }
+                Ok(messages)
+            }
+
+            async fn claim_classify_jobs(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease: std::time::Duration,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::ClassifyJob>, StoreError> {
+                let until = now + chrono::Duration::from_std(lease)
+                    .map_err(|e| StoreError::Internal(e.into()))?;
+                let claimed: Vec<(String,)> = sqlx::query_as(CLAIM_CLASSIFY_SQL)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.writer())
+                    .await?;
+                let mut jobs = Vec::with_capacity(claimed.len());
+                for (id,) in claimed {
+                    let row: Option<$crate::store::rows::ClassifyJobRow> = sqlx::query_as(
+                        "SELECT id, subject, new_text, language FROM messages WHERE id = $1",
+                    )
+                    .bind(&id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                    if let Some(row) = row {
+                        jobs.push(row.try_into()?);
+                    }
+                }
+                Ok(jobs)
+            }
+
+            async fn save_classification(
+                &self,
+                message: models::MessageId,
+                classification: &models::Classification,
+                department: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                let c = $crate::store::rows::ClassificationColumns::from_classification(classification);
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query(
+                    "INSERT INTO classifications
+                         (message_id, topic, topic_score, topic_abstain, abuse_verdict, abuse_kind,
+                          abuse_score, reasons, model_version, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(message.to_string())
+                .bind(c.topic)
+                .bind(c.topic_score)
+                .bind(c.topic_abstain.as_deref())
+                .bind(c.abuse_verdict)
+                .bind(c.abuse_kind)
+                .bind(c.abuse_score)
+                .bind(c.reasons.as_str())
+                .bind(classification.model_version.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 1 {
+                    if let Some(topic) = c.topic {
+                        sqlx::query(
+                            "UPDATE threads SET topic = $2, department = $3, topic_source = 'classifier'
+                             WHERE id = (SELECT thread_id FROM messages WHERE id = $1)
+                               AND topic IS NULL",
+                        )
+                        .bind(message.to_string())
+                        .bind(topic)
+                        .bind(department)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    if c.flagged {
+                        sqlx::query(
+                            "UPDATE threads SET flagged = $2
+                             WHERE id = (SELECT thread_id FROM messages WHERE id = $1)",
+                        )
+                        .bind(message.to_string())
+                        .bind(true)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                sqlx::query("DELETE FROM classify_jobs WHERE message_id = $1")
+                    .bind(message.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn claim_outbox_job(
+                &self,
+                channels: &[models::Channel],
+                now: chrono::DateTime<chrono::Utc>,
+                lease: std::time::Duration,
+            ) -> Result<Option<$crate::store::OutboxJob>, StoreError> {
+                if channels.is_empty() {
+                    return Ok(None);
+                }
+                let until = now + chrono::Duration::from_std(lease)
+                    .map_err(|e| StoreError::Internal(e.into()))?;
+                let claimed: Option<(String,)> = sqlx::query_as(CLAIM_OUTBOX_SQL)
+                    .bind(until)
+                    .bind(now)
+                    .bind($crate::store::shared::channel_list(channels))
+                    .fetch_optional(self.writer())
+                    .await?;
+                let Some((id,)) = claimed else {
+                    return Ok(None);
+                };
+                let row: $crate::store::rows::OutboxJobRow = sqlx::query_as(
+                    "SELECT o.id, o.thread_id, o.channel, o.kind, o.recipient_kind, o.recipient_key,
+                            o.language, o.rfc_message_id, o.payload, o.attempts, o.max_attempts,
+                            t.last_citizen_message_at
+                     FROM outbox o JOIN threads t ON t.id = o.thread_id
+                     WHERE o.id = $1",
+                )
+                .bind(&id)
+                .fetch_one(self.writer())
+                .await?;
+                Ok(Some(row.try_into()?))
+            }
+
+            async fn complete_outbox_job(
+                &self,
+                job: &$crate::store::OutboxJob,
+                sent: &$crate::store::SentMessage,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.writer().begin().await?;
+                let message_id = models::MessageId::generate();
+                let (recipient_kind, recipient_key) =
+                    $crate::store::shared::identity_parts(&job.recipient);
+                sqlx::query(
+                    "INSERT INTO messages
+                         (id, thread_id, contact_id, direction, channel, kind, external_id,
+                          rfc_message_id, sender_kind, sender_key, subject, body_text, new_text,
+                          language, received_at, created_at)
+                     SELECT $1, t.id, t.contact_id, 'outbound', $3, $4, $5, $6, $7, $8, $9, $10,
+                            $10, $11, $12, $12
+                     FROM threads t WHERE t.id = $2",
+                )
+                .bind(message_id.to_string())
+                .bind(job.thread_id.to_string())
+                .bind(job.channel.as_str())
+                .bind(job.kind.as_str())
+                .bind(sent.provider_message_id.as_deref())
+                .bind(job.rfc_message_id.as_ref().map(|r| r.as_ref().to_owned()))
+                .bind(recipient_kind)
+                .bind(recipient_key)
+                .bind(sent.subject.as_deref())
+                .bind(sent.text.as_str())
+                .bind(job.language.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'sent', sent_message_id = $2, provider_message_id = $3,
+                         sent_at = $4, updated_at = $4, lease_until = NULL, last_error = NULL
+                     WHERE id = $1",
+                )
+                .bind(job.id.to_string())
+                .bind(message_id.to_string())
+                .bind(sent.provider_message_id.as_deref())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE threads SET last_message_at = $2, updated_at = $2 WHERE id = $1")
+                    .bind(job.thread_id.to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn retry_outbox_job(
+                &self,
+                id: models::OutboxId,
+                next_attempt_at: chrono::DateTime<chrono::Utc>,
+                error: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'pending', next_attempt_at = $2, last_error = $3,
+                         lease_until = NULL, updated_at = $4
+                     WHERE id = $1 AND state = 'sending'",
+                )
+                .bind(id.to_string())
+                .bind(next_attempt_at)
+                .bind(error)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn fail_outbox_job(
+                &self,
+                id: models::OutboxId,
+                error: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'failed', last_error = $2, lease_until = NULL, updated_at = $3
+                     WHERE id = $1 AND state = 'sending'",
+                )
+                .bind(id.to_string())
+                .bind(error)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn expire_outbox_leases(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'unconfirmed', lease_until = NULL, updated_at = $1,
+                         last_error = 'attempt_outcome_unknown'
+                     WHERE state = 'sending' AND lease_until < $1",
+                )
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn activate_waiting_outbox(
+                &self,
+                channels: &[models::Channel],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE outbox SET state = 'pending', updated_at = $1
+                     WHERE state = 'waiting_channel'
+                       AND (',' || $2 || ',') LIKE ('%,' || channel || ',%')",
+                )
+                .bind(now)
+                .bind($crate::store::shared::channel_list(channels))
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn requeue_outbox_job(
+                &self,
+                id: models::OutboxId,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'pending', next_attempt_at = $2, max_attempts = attempts + 1,
+                         updated_at = $2
+                     WHERE id = $1 AND state IN ('failed', 'unconfirmed')",
+                )
+                .bind(id.to_string())
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn list_outbox(
+                &self,
+                thread: models::ThreadId,
+            ) -> Result<Vec<$crate::store::OutboxRecord>, StoreError> {
+                let rows: Vec<$crate::store::rows::OutboxRecordRow> = sqlx::query_as(
+                    "SELECT id, thread_id, channel, kind, state, attempts, last_error,
+                            provider_message_id, created_at, sent_at
+                     FROM outbox WHERE thread_id = $1 ORDER BY created_at, id",
+                )
+                .bind(thread.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn count_outbox_by_state(
+                &self,
+            ) -> Result<Vec<(models::OutboxState, u64)>, StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+                        .fetch_all(self.reader())
+                        .await?;
+                rows.into_iter()
+                    .map(|(state, count)| {
+                        Ok((
+                            models::OutboxState::parse(&state)
+                                .ok_or_else(|| StoreError::corrupt("outbox state", &state))?,
+                            u64::try_from(count).map_err(|e| StoreError::corrupt("count", e))?,
+                        ))
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(super) use impl_shared_store;
