@@ -59,6 +59,9 @@ pub struct ServerSettings {
     pub listen: String,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body_bytes: usize,
+    /// Largest webhook body accepted, in bytes: providers batch many events
+    /// in one POST, and refusing one makes them retry it for hours.
+    pub max_webhook_body_bytes: usize,
     /// Time allowed to answer one request.
     pub request_timeout_secs: u64,
     /// Use the first `X-Forwarded-For` address as the client address (only
@@ -71,6 +74,7 @@ impl Default for ServerSettings {
         Self {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 64 * 1024,
+            max_webhook_body_bytes: 4 * 1024 * 1024,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
         }
@@ -293,6 +297,8 @@ pub struct TemplateSettings {
 pub struct ConnectorSettings {
     /// `[connectors.webform]`
     pub webform: connectors::webform::WebFormSettings,
+    /// `[connectors.meta]`: Messenger and Instagram; absent means off.
+    pub meta: Option<connectors::meta::MetaSettings>,
 }
 
 /// `[workers]`
@@ -487,6 +493,11 @@ impl Settings {
             }
         }
         problems.extend(self.connectors.webform.problems());
+        if let Some(meta) = &self.connectors.meta {
+            if let Err(e) = meta.validate() {
+                problems.extend(e.problems.into_iter().map(|p| format!("connectors.meta: {p}")));
+            }
+        }
         if let Err(e) = self.classifiers.validate() {
             problems.extend(e.problems.into_iter().map(|p| format!("classifiers: {p}")));
         }

@@ -19,6 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{form_rate_limiter, router};
 use crate::ingest::classify::{ClassifyWorker, ClassifyWorkerParts};
+use crate::ingest::webhooks::{WebhookWorker, WebhookWorkerParts};
 use crate::ingest::{Ingestor, IngestorParts};
 use crate::outbox::compose::Composer;
 use crate::outbox::{Backoff, ConnectorRegistry, OutboxWorker, OutboxWorkerParts};
@@ -47,6 +48,7 @@ pub struct Application {
     state: AppState,
     outbox: OutboxWorker,
     classify: ClassifyWorker,
+    webhooks: Option<WebhookWorker>,
     run_workers: bool,
 }
 
@@ -93,6 +95,12 @@ impl Application {
         };
 
         let mut registry = ConnectorRegistry::default();
+        let meta = settings.connectors.meta.clone().map(Arc::new);
+        if let Some(meta) = &meta {
+            let client = meta.client().context("Failed to build the Meta Send API client")?;
+            registry.register(Arc::new(client));
+            tracing::info!(pages = meta.pages.len(), "Messenger and Instagram channel configured");
+        }
         for connector in overrides.connectors {
             registry.register(connector);
         }
@@ -146,6 +154,19 @@ impl Application {
             idle: Duration::from_millis(w.classify_poll_interval_ms),
             wakeup: classify_wakeup,
         });
+        let webhook_wakeup = Arc::new(Notify::new());
+        let webhooks = meta.as_ref().map(|meta| {
+            WebhookWorker::new(WebhookWorkerParts {
+                store: Arc::clone(&store),
+                ingestor: ingestor.clone(),
+                meta: Arc::clone(meta),
+                prefix: settings.reference_prefix(),
+                clock: Arc::clone(&clock),
+                wakeup: Arc::clone(&webhook_wakeup),
+                lease: Duration::from_secs(w.classify_lease_secs),
+                idle: Duration::from_millis(w.classify_poll_interval_ms),
+            })
+        });
         let form = &settings.connectors.webform;
         let state = AppState {
             store,
@@ -158,6 +179,8 @@ impl Application {
                 form.rate_limit_burst,
             )),
             office,
+            meta,
+            webhook_wakeup,
         };
         let listener = TcpListener::bind(&settings.server.listen)
             .await
@@ -171,6 +194,7 @@ impl Application {
             state,
             outbox,
             classify,
+            webhooks,
             run_workers: settings.workers.enabled,
         })
     }
@@ -200,6 +224,11 @@ impl Application {
         self.classify.clone()
     }
 
+    /// The webhook worker, when a webhook channel is configured.
+    pub fn webhook_worker(&self) -> Option<WebhookWorker> {
+        self.webhooks.clone()
+    }
+
     /// Serves until `shutdown` resolves, then stops the workers (an attempt
     /// in flight finishes) and returns. Logs which part stopped first.
     ///
@@ -214,6 +243,9 @@ impl Application {
         if self.run_workers {
             workers.spawn(self.outbox.run(cancel.child_token()));
             workers.spawn(self.classify.run(cancel.child_token()));
+            if let Some(webhooks) = self.webhooks {
+                workers.spawn(webhooks.run(cancel.child_token()));
+            }
         }
         let limiter = Arc::clone(&self.state.form_limiter);
         let prune_cancel = cancel.child_token();

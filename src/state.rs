@@ -29,6 +29,10 @@ pub struct AppState {
     pub form_limiter: Arc<RateLimiter>,
     /// Office contact details for pages.
     pub office: OfficeContext,
+    /// Meta webhook settings, when the channel is configured.
+    pub meta: Option<Arc<connectors::meta::MetaSettings>>,
+    /// Woken after each stored webhook body.
+    pub webhook_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for Arc<Templates> {

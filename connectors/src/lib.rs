@@ -49,6 +49,9 @@ pub struct OutgoingMessage {
     /// When the citizen last wrote on this channel: Meta's reply windows
     /// are counted from it.
     pub last_citizen_message_at: Option<DateTime<Utc>>,
+    /// The gateway's clock when the message was composed; reply windows are
+    /// judged against it, so the gateway (and its tests) own the time.
+    pub composed_at: DateTime<Utc>,
 }
 
 /// What the provider said when it accepted a message.

@@ -95,6 +95,7 @@ fn outgoing(kind: OutboundKind, hours_ago: i64, text: &str) -> OutgoingMessage {
         in_reply_to: None,
         references: Vec::new(),
         last_citizen_message_at: Some(Utc::now() - TimeDelta::hours(hours_ago)),
+        composed_at: chrono::Utc::now(),
     }
 }
 

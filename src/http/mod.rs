@@ -7,6 +7,7 @@ mod api;
 mod forms;
 mod health;
 mod web;
+mod webhooks;
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(web::router())
         .merge(api::router())
+        .merge(webhooks::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(move |req: Request, next: Next| enforce_timeout(timeout, req, next)))

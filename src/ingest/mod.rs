@@ -6,6 +6,7 @@
 //! both engines follow the same rules.
 
 pub mod classify;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -221,10 +222,13 @@ impl Ingestor {
             .find_or_create_contact(tx.as_mut(), message, now)
             .await?;
         let citizen = message.kind == MessageKind::Citizen;
+        // Chat reply windows count from when the citizen wrote; a provider
+        // clock ahead of ours must not stretch them.
+        let citizen_at = citizen.then(|| message.received_at.min(now));
         let existing = self.find_thread(tx.as_mut(), message, contact_id).await?;
         let (thread_id, reference, new_thread, category) = match existing {
             Some(thread) => {
-                tx.touch_thread(thread.id, now, citizen).await?;
+                tx.touch_thread(thread.id, now, citizen_at).await?;
                 (thread.id, thread.reference, false, ThreadCategory::Request)
             }
             None => {
@@ -255,6 +259,7 @@ impl Ingestor {
                         ThreadStatus::AwaitingAgent
                     },
                     language: message.language,
+                    last_citizen_message_at: citizen_at,
                     at: now,
                 };
                 tx.create_thread(&thread).await?;

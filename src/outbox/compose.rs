@@ -80,7 +80,7 @@ impl Composer {
     /// # Errors
     /// [`TemplateError`] when a template fails to render (checked at startup,
     /// so only an edited override folder can cause it).
-    pub fn compose(&self, job: &OutboxJob) -> Result<OutgoingMessage, TemplateError> {
+    pub fn compose(&self, job: &OutboxJob, now: chrono::DateTime<chrono::Utc>) -> Result<OutgoingMessage, TemplateError> {
         let lang = job.language;
         let email = job.channel == Channel::Email;
         let (subject, text, html) = match job.kind {
@@ -131,6 +131,7 @@ impl Composer {
             in_reply_to: job.payload.in_reply_to.clone(),
             references: job.payload.in_reply_to.iter().cloned().collect(),
             last_citizen_message_at: job.last_citizen_message_at,
+            composed_at: now,
         })
     }
 }

@@ -185,7 +185,7 @@ impl OutboxWorker {
                 .await?;
             return Ok(StepOutcome::Dead);
         };
-        let outgoing = match self.composer.compose(&job) {
+        let outgoing = match self.composer.compose(&job, now) {
             Ok(outgoing) => outgoing,
             Err(error) => {
                 tracing::error!(error = %error, cause = ?error, "Outbound message cannot be composed");

@@ -163,6 +163,9 @@ pub struct NewThread {
     pub status: ThreadStatus,
     /// Language of the first message.
     pub language: Language,
+    /// When the citizen wrote, for a thread opened by a citizen's message
+    /// (chat reply windows are counted from it).
+    pub last_citizen_message_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub at: DateTime<Utc>,
 }
@@ -375,10 +378,25 @@ pub struct MessageRecord {
     pub language: Language,
     /// When received or sent.
     pub received_at: DateTime<Utc>,
+    /// When the citizen unsent it, if they did (the text is kept for the record).
+    pub deleted_at: Option<DateTime<Utc>>,
     /// Attachments' metadata.
     pub attachments: Vec<Attachment>,
     /// The classifier's result, once there is one.
     pub classification: Option<Classification>,
+}
+
+/// A webhook body waiting to be processed.
+#[derive(Debug, Clone)]
+pub struct StoredWebhook {
+    /// Its row.
+    pub id: String,
+    /// Which provider sent it (`meta`).
+    pub source: String,
+    /// The raw body, exactly as received and signed.
+    pub body: Vec<u8>,
+    /// Processing attempts so far, this one included.
+    pub attempts: u32,
 }
 
 /// A saved answer to an idempotent request.
@@ -504,6 +522,49 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many rows are in each state, for health and metrics.
     async fn count_outbox_by_state(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
+
+    /// Stores a verified webhook body before it is answered.
+    async fn save_webhook(&self, source: &str, body: &[u8], now: DateTime<Utc>) -> Result<String, StoreError>;
+
+    /// Claims unprocessed webhook bodies under a lease, oldest first.
+    async fn claim_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<StoredWebhook>, StoreError>;
+
+    /// Marks a webhook body processed, with the error that made it give up, if any.
+    async fn finish_webhook(&self, id: &str, error: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Marks an inbound message deleted by its sender; `false` when unknown.
+    async fn mark_message_deleted(
+        &self,
+        channel: Channel,
+        external_id: &models::ExternalMessageId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// The provider echoed one of our sends: a row whose attempt had an
+    /// unknown outcome is now known to be sent. Returns whether a row changed.
+    async fn confirm_outbox_echo(
+        &self,
+        id: OutboxId,
+        provider_message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records delivery (or reading, with `read`) of the messages sent to
+    /// `recipient`: those named in `provider_ids`, and all sent up to
+    /// `watermark`. Returns how many rows changed.
+    async fn mark_outbound_receipt(
+        &self,
+        recipient: &ChannelIdentity,
+        provider_ids: &[String],
+        watermark: Option<DateTime<Utc>>,
+        read: bool,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
@@ -586,13 +647,14 @@ pub trait StoreTx: Send {
     /// Creates a thread.
     async fn create_thread(&mut self, thread: &NewThread) -> Result<(), StoreError>;
 
-    /// Records activity on a thread. A citizen message puts it back in the
-    /// agents' queue (`AwaitingAgent`), reopening it if it was resolved.
+    /// Records activity on a thread at `at`. A citizen message (`citizen_at`
+    /// is when they wrote) puts it back in the agents' queue
+    /// (`AwaitingAgent`), reopening it if it was resolved.
     async fn touch_thread(
         &mut self,
         id: ThreadId,
         at: DateTime<Utc>,
-        citizen_message: bool,
+        citizen_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
 
     /// Stores an inbound message, its attachments, its Message-ID and, when

@@ -40,6 +40,17 @@ const CLAIM_CLASSIFY_SQL: &str = "UPDATE classify_jobs
      )
      RETURNING message_id";
 
+const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
+     SET lease_until = $1, attempts = attempts + 1
+     WHERE id IN (
+         SELECT id FROM webhook_events
+         WHERE processed_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
+         ORDER BY id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+     )
+     RETURNING id, source, body, attempts";
+
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {

@@ -115,6 +115,7 @@ pub(super) struct MessageRow {
     pub new_text: String,
     pub language: String,
     pub received_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<MessageRow> for MessageRecord {
@@ -155,6 +156,7 @@ impl TryFrom<MessageRow> for MessageRecord {
             new_text: row.new_text,
             language: parse_language(&row.language)?,
             received_at: row.received_at,
+            deleted_at: row.deleted_at,
             attachments: Vec::new(),
             classification: None,
         })

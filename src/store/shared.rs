@@ -4,7 +4,8 @@
 //! instantiated for each backend by [`impl_shared_store!`]. What differs
 //! (pools, migrations, how a queue row is claimed) stays in `sqlite.rs` and
 //! `postgres.rs`, which must define `ENGINE`, `MIGRATOR`, `CLAIM_OUTBOX_SQL`,
-//! `CLAIM_CLASSIFY_SQL` and the `writer()`/`reader()` pools used below.
+//! `CLAIM_CLASSIFY_SQL`, `CLAIM_WEBHOOKS_SQL` and the `writer()`/`reader()`
+//! pools used below.
 
 use models::{Channel, ChannelIdentity, MessageKind};
 
@@ -250,8 +251,9 @@ macro_rules! impl_shared_store {
                 sqlx::query(
                     "INSERT INTO threads
                          (id, reference, contact_id, channel, category, subject, status,
-                          language, created_at, last_message_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)",
+                          language, created_at, last_message_at, updated_at,
+                          last_citizen_message_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10)",
                 )
                 .bind(thread.id.to_string())
                 .bind(thread.reference.as_ref().map(ToString::to_string))
@@ -262,6 +264,7 @@ macro_rules! impl_shared_store {
                 .bind(thread.status.as_str())
                 .bind(thread.language.as_str())
                 .bind(thread.at)
+                .bind(thread.last_citizen_message_at)
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
@@ -271,21 +274,33 @@ macro_rules! impl_shared_store {
                 &mut self,
                 id: models::ThreadId,
                 at: chrono::DateTime<chrono::Utc>,
-                citizen_message: bool,
+                citizen_at: Option<chrono::DateTime<chrono::Utc>>,
             ) -> Result<(), StoreError> {
-                let sql = if citizen_message {
-                    "UPDATE threads
-                     SET last_message_at = $2, last_citizen_message_at = $2,
-                         status = 'awaiting_agent', updated_at = $2, version = version + 1
-                     WHERE id = $1"
-                } else {
-                    "UPDATE threads SET last_message_at = $2, updated_at = $2 WHERE id = $1"
-                };
-                sqlx::query(sql)
-                    .bind(id.to_string())
-                    .bind(at)
-                    .execute(&mut *self.tx)
-                    .await?;
+                match citizen_at {
+                    Some(citizen_at) => {
+                        sqlx::query(
+                            "UPDATE threads
+                             SET last_message_at = $2, status = 'awaiting_agent', updated_at = $2,
+                                 version = version + 1,
+                                 last_citizen_message_at = CASE
+                                     WHEN last_citizen_message_at IS NULL OR last_citizen_message_at < $3
+                                     THEN $3 ELSE last_citizen_message_at END
+                             WHERE id = $1",
+                        )
+                        .bind(id.to_string())
+                        .bind(at)
+                        .bind(citizen_at)
+                        .execute(&mut *self.tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("UPDATE threads SET last_message_at = $2, updated_at = $2 WHERE id = $1")
+                            .bind(id.to_string())
+                            .bind(at)
+                            .execute(&mut *self.tx)
+                            .await?;
+                    }
+                }
                 Ok(())
             }
 
@@ -548,7 +563,7 @@ macro_rules! impl_shared_store {
             ) -> Result<Vec<$crate::store::MessageRecord>, StoreError> {
                 let rows: Vec<$crate::store::rows::MessageRow> = sqlx::query_as(
                     "SELECT id, thread_id, direction, channel, kind, sender_name, subject,
-                            body_text, new_text, language, received_at
+                            body_text, new_text, language, received_at, deleted_at
                      FROM messages WHERE thread_id = $1
                      ORDER BY received_at, created_at, id",
                 )
@@ -895,6 +910,145 @@ macro_rules! impl_shared_store {
                         ))
                     })
                     .collect()
+            }
+
+            async fn save_webhook(
+                &self,
+                source: &str,
+                body: &[u8],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<String, StoreError> {
+                let id = uuid::Uuid::now_v7().to_string();
+                sqlx::query(
+                    "INSERT INTO webhook_events (id, source, body, received_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&id)
+                .bind(source)
+                .bind(body)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(id)
+            }
+
+            async fn claim_webhooks(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                lease: std::time::Duration,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::StoredWebhook>, StoreError> {
+                let until = now + chrono::Duration::from_std(lease)
+                    .map_err(|e| StoreError::Internal(e.into()))?;
+                let rows: Vec<(String, String, Vec<u8>, i64)> = sqlx::query_as(CLAIM_WEBHOOKS_SQL)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.writer())
+                    .await?;
+                let mut claimed = rows
+                    .into_iter()
+                    .map(|(id, source, body, attempts)| {
+                        Ok($crate::store::StoredWebhook {
+                            id,
+                            source,
+                            body,
+                            attempts: $crate::store::rows::to_u32(attempts, "webhook attempts")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                // Ids are time-ordered: process in arrival order.
+                claimed.sort_by(|a, b| a.id.cmp(&b.id));
+                Ok(claimed)
+            }
+
+            async fn finish_webhook(
+                &self,
+                id: &str,
+                error: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE webhook_events SET processed_at = $2, last_error = $3, lease_until = NULL
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(error)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn mark_message_deleted(
+                &self,
+                channel: models::Channel,
+                external_id: &models::ExternalMessageId,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE messages SET deleted_at = COALESCE(deleted_at, $3)
+                     WHERE channel = $1 AND external_id = $2 AND direction = 'inbound'",
+                )
+                .bind(channel.as_str())
+                .bind(external_id.as_ref())
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn confirm_outbox_echo(
+                &self,
+                id: models::OutboxId,
+                provider_message_id: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'sent', provider_message_id = COALESCE(provider_message_id, $2),
+                         sent_at = COALESCE(sent_at, $3), last_error = NULL, updated_at = $3
+                     WHERE id = $1 AND state IN ('unconfirmed', 'sending')",
+                )
+                .bind(id.to_string())
+                .bind(provider_message_id)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn mark_outbound_receipt(
+                &self,
+                recipient: &models::ChannelIdentity,
+                provider_ids: &[String],
+                watermark: Option<chrono::DateTime<chrono::Utc>>,
+                read: bool,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let (kind, key) = $crate::store::shared::identity_parts(recipient);
+                let sql = if read {
+                    "UPDATE outbox SET read_at = COALESCE(read_at, $5),
+                         delivered_at = COALESCE(delivered_at, $5)
+                     WHERE recipient_kind = $1 AND recipient_key = $2 AND state = 'sent'
+                       AND read_at IS NULL
+                       AND ((',' || $3 || ',') LIKE ('%,' || provider_message_id || ',%')
+                            OR sent_at <= $4)"
+                } else {
+                    "UPDATE outbox SET delivered_at = COALESCE(delivered_at, $5)
+                     WHERE recipient_kind = $1 AND recipient_key = $2 AND state = 'sent'
+                       AND delivered_at IS NULL
+                       AND ((',' || $3 || ',') LIKE ('%,' || provider_message_id || ',%')
+                            OR sent_at <= $4)"
+                };
+                let done = sqlx::query(sql)
+                    .bind(kind)
+                    .bind(key)
+                    .bind(provider_ids.join(","))
+                    .bind(watermark)
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(done.rows_affected())
             }
         }
     };

@@ -46,6 +46,16 @@ const CLAIM_CLASSIFY_SQL: &str = "UPDATE classify_jobs
 /// example `inbox migrate` running beside a server) before giving up.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
+     SET lease_until = $1, attempts = attempts + 1
+     WHERE id IN (
+         SELECT id FROM webhook_events
+         WHERE processed_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
+         ORDER BY id
+         LIMIT $3
+     )
+     RETURNING id, source, body, attempts";
+
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {

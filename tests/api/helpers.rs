@@ -161,6 +161,7 @@ pub struct TestApp {
     classify: inbox::ingest::classify::ClassifyWorker,
     /// The ingest pipeline, for channels tested without their transport.
     pub ingestor: inbox::ingest::Ingestor,
+    webhooks: Option<inbox::ingest::webhooks::WebhookWorker>,
     server: tokio::task::JoinHandle<()>,
     /// Keeps the database alive as long as the app.
     pub db: Arc<TestDb>,
@@ -210,6 +211,7 @@ pub async fn spawn_app_with(engine: Engine, options: AppOptions) -> TestApp {
     let outbox = app.outbox_worker();
     let classify = app.classify_worker();
     let ingestor = app.state().ingestor.clone();
+    let webhooks = app.webhook_worker();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped(std::future::pending()).await;
     });
@@ -224,6 +226,7 @@ pub async fn spawn_app_with(engine: Engine, options: AppOptions) -> TestApp {
         outbox,
         classify,
         ingestor,
+        webhooks,
         server,
         db,
     }
@@ -327,6 +330,18 @@ impl TestApp {
         {
             inbox::ingest::Ingested::Stored(outcome) => outcome,
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Processes every stored webhook body; returns how many.
+    pub async fn run_webhooks(&self) -> usize {
+        let worker = self.webhooks.as_ref().expect("a webhook channel is configured");
+        let mut total = 0;
+        loop {
+            match worker.step().await.expect("webhook step") {
+                inbox::ingest::webhooks::WebhookOutcome::Completed(n) => total += n,
+                inbox::ingest::webhooks::WebhookOutcome::QueueEmpty => return total,
+            }
         }
     }
 

@@ -8,6 +8,7 @@ mod acknowledgements;
 mod durability;
 mod forms;
 mod health;
+mod meta;
 mod outbox;
 mod store_contract;
 mod threading;

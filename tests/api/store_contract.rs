@@ -47,6 +47,7 @@ async fn new_thread(store: &Arc<dyn Store>, email: &str) -> (ContactId, ThreadId
         subject: None,
         status: ThreadStatus::AwaitingAgent,
         language: Language::Fr,
+        last_citizen_message_at: Some(t0()),
         at: t0(),
     };
     tx.create_thread(&thread).await.unwrap();

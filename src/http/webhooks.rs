@@ -1,0 +1,65 @@
+//! Provider webhooks. `GET /webhooks/meta` answers Meta's verification
+//! handshake; `POST /webhooks/meta` checks the signature over the raw body,
+//! checks that the body is a webhook, stores it, and answers 200 — the
+//! events are applied afterwards by the webhook worker from what was stored,
+//! so a crash after the answer loses nothing and the answer stays fast.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use connectors::meta::{parse_webhook, verify_handshake, verify_signature, WebhookObject, SIGNATURE_HEADER};
+use connectors::ConnectorError;
+
+use super::api::read_body;
+use crate::error::ApiError;
+use crate::ingest::webhooks::META_SOURCE;
+use crate::state::AppState;
+
+/// `GET/POST /webhooks/meta`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/meta", get(handshake).post(receive))
+}
+
+async fn handshake(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    let Some(meta) = state.meta.as_deref() else {
+        return Err(ApiError::NotFound);
+    };
+    let challenge = verify_handshake(
+        query.get("hub.mode").map(String::as_str),
+        query.get("hub.verify_token").map(String::as_str),
+        query.get("hub.challenge").map(String::as_str),
+        meta,
+    )
+    .map_err(|e| match e {
+        ConnectorError::BadSignature => ApiError::Forbidden,
+        _ => ApiError::BadRequest { code: "invalid_request", args: Vec::new() },
+    })?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response())
+}
+
+async fn receive(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let Some(meta) = state.meta.clone() else {
+        return Err(ApiError::NotFound);
+    };
+    let signature = req
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(ToOwned::to_owned);
+    let body = read_body(req, state.settings.server.max_webhook_body_bytes).await?;
+    verify_signature(signature.as_deref(), &body, &meta.app_secret).map_err(|_| ApiError::Unauthorized)?;
+    let batch = parse_webhook(&body, &meta, &state.settings.reference_prefix())
+        .map_err(|_| ApiError::BadRequest { code: "malformed_json", args: Vec::new() })?;
+    if let WebhookObject::Unsupported { name } = &batch.object {
+        tracing::warn!(object = %name, "Webhook for a subscription we do not serve ignored");
+        return Ok(StatusCode::OK.into_response());
+    }
+    let id = state.store.save_webhook(META_SOURCE, &body, state.clock.now()).await?;
+    tracing::debug!(webhook_id = %id, events = batch.events.len(), "Webhook stored");
+    state.webhook_wakeup.notify_one();
+    Ok(StatusCode::OK.into_response())
+}

@@ -1,0 +1,237 @@
+//! The webhook worker: processes the webhook bodies the HTTP route stored
+//! before answering 200. Each body is parsed again from its stored bytes and
+//! every event in it is applied: citizen messages go through the ingest
+//! pipeline (deduplicated on their provider id, so a body processed twice
+//! changes nothing), echoes confirm our sends, receipts mark them delivered
+//! or read, unsends mark the stored message deleted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connectors::meta::{parse_webhook, MetaEvent, MetaSettings};
+use models::{
+    ChannelIdentity, ExternalMessageId, InboundMessage, Language, MessageKind, ReferencePrefix,
+    ThreadHints,
+};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{IngestError, Ingestor};
+use crate::clock::Clock;
+use crate::store::{Store, StoreError, StoredWebhook};
+
+/// The source name of Meta webhook bodies.
+pub const META_SOURCE: &str = "meta";
+
+/// After this many failed processing attempts a body is set aside with its
+/// error for an operator, instead of being retried forever.
+const MAX_WEBHOOK_ATTEMPTS: u32 = 10;
+
+/// Processes stored webhook bodies.
+#[derive(Clone)]
+pub struct WebhookWorker {
+    store: Arc<dyn Store>,
+    ingestor: Ingestor,
+    meta: Arc<MetaSettings>,
+    prefix: ReferencePrefix,
+    clock: Arc<dyn Clock>,
+    wakeup: Arc<Notify>,
+    lease: Duration,
+    idle: Duration,
+}
+
+/// Builds a [`WebhookWorker`].
+pub struct WebhookWorkerParts {
+    /// Where bodies and messages live.
+    pub store: Arc<dyn Store>,
+    /// The ingest pipeline.
+    pub ingestor: Ingestor,
+    /// Meta pages and secrets (bodies are parsed with them).
+    pub meta: Arc<MetaSettings>,
+    /// Reference prefix, to find references quoted in messages.
+    pub prefix: ReferencePrefix,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Woken by the route after each stored body.
+    pub wakeup: Arc<Notify>,
+    /// Claim lease.
+    pub lease: Duration,
+    /// Poll interval when idle.
+    pub idle: Duration,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// This many bodies were processed.
+    Completed(usize),
+    /// Nothing was waiting.
+    QueueEmpty,
+}
+
+impl WebhookWorker {
+    /// Assembles the worker.
+    pub fn new(parts: WebhookWorkerParts) -> Self {
+        Self {
+            store: parts.store,
+            ingestor: parts.ingestor,
+            meta: parts.meta,
+            prefix: parts.prefix,
+            clock: parts.clock,
+            wakeup: parts.wakeup,
+            lease: parts.lease,
+            idle: parts.idle,
+        }
+    }
+
+    /// Processes one batch of stored bodies.
+    ///
+    /// # Errors
+    /// A [`StoreError`] from claiming; a body that fails is retried later.
+    #[tracing::instrument(skip_all)]
+    pub async fn step(&self) -> Result<WebhookOutcome, StoreError> {
+        let claimed = self.store.claim_webhooks(self.clock.now(), self.lease, 16).await?;
+        if claimed.is_empty() {
+            return Ok(WebhookOutcome::QueueEmpty);
+        }
+        let count = claimed.len();
+        for webhook in claimed {
+            match self.process(&webhook).await {
+                Ok(()) => self.store.finish_webhook(&webhook.id, None, self.clock.now()).await?,
+                Err(error) if webhook.attempts >= MAX_WEBHOOK_ATTEMPTS => {
+                    tracing::error!(webhook_id = %webhook.id, error = %error, "Webhook body set aside after repeated failures");
+                    self.store.finish_webhook(&webhook.id, Some(&error.to_string()), self.clock.now()).await?;
+                }
+                Err(error) => {
+                    tracing::warn!(webhook_id = %webhook.id, attempt = webhook.attempts, error = %error, "Webhook body processing failed, will retry");
+                }
+            }
+        }
+        Ok(WebhookOutcome::Completed(count))
+    }
+
+    async fn process(&self, webhook: &StoredWebhook) -> Result<(), IngestError> {
+        if webhook.source != META_SOURCE {
+            tracing::warn!(webhook_id = %webhook.id, source = %webhook.source, "Stored webhook from an unknown source ignored");
+            return Ok(());
+        }
+        let batch = match parse_webhook(&webhook.body, &self.meta, &self.prefix) {
+            Ok(batch) => batch,
+            Err(error) => {
+                // The route checked the body before storing it; only a
+                // settings change in between can make it unreadable now.
+                tracing::warn!(webhook_id = %webhook.id, error = %error, "Stored webhook body no longer parses");
+                return Ok(());
+            }
+        };
+        let now = self.clock.now();
+        for event in batch.events {
+            match event {
+                MetaEvent::Message(message) => {
+                    let outcome = self.ingestor.ingest(&message.inbound, None, &|_| (0, String::new())).await?;
+                    tracing::debug!(?outcome, "Meta message taken in");
+                }
+                MetaEvent::Postback { identity, title, payload, mid, at } => {
+                    let external = mid
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| format!("postback:{}:{}:{}", identity.key(), at.timestamp_millis(), payload));
+                    if let Some(message) = synthetic_message(&identity, &external, title, MessageKind::Citizen, at) {
+                        self.ingestor.ingest(&message, None, &|_| (0, String::new())).await?;
+                    }
+                }
+                MetaEvent::StoryMention { identity, mid, at, .. } => {
+                    // Recorded on the conversation for an agent; the media is
+                    // not stored and nothing is acknowledged.
+                    if let Some(message) = synthetic_message(&identity, mid.as_ref(), String::new(), MessageKind::AutoReply, at) {
+                        self.ingestor.ingest(&message, None, &|_| (0, String::new())).await?;
+                    }
+                }
+                MetaEvent::Echo { mid, outbox_id, .. } => {
+                    if let Some(id) = outbox_id {
+                        let changed = self.store.confirm_outbox_echo(id, mid.as_ref(), now).await?;
+                        tracing::debug!(outbox_id = %id, confirmed = changed, "Echo of our send correlated");
+                    }
+                }
+                MetaEvent::Delivery { identity, mids, watermark } => {
+                    let ids: Vec<String> = mids.iter().map(ToString::to_string).collect();
+                    self.store.mark_outbound_receipt(&identity, &ids, Some(watermark), false, now).await?;
+                }
+                MetaEvent::Read { identity, watermark, mid } => {
+                    let ids: Vec<String> = mid.iter().map(ToString::to_string).collect();
+                    self.store.mark_outbound_receipt(&identity, &ids, watermark, true, now).await?;
+                }
+                MetaEvent::Deleted { identity, mid } => {
+                    if let Some(channel) = channel_of(&identity) {
+                        let found = self.store.mark_message_deleted(channel, &mid, now).await?;
+                        tracing::info!(found, "Citizen unsent a message");
+                    }
+                }
+                MetaEvent::Edited { .. } => {
+                    tracing::debug!("Message edit recorded in the log only");
+                }
+                MetaEvent::Ignored { reason } => {
+                    tracing::info!(?reason, "Webhook event ignored");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs until cancelled.
+    pub async fn run(self, cancel: CancellationToken) {
+        loop {
+            let outcome = tokio::select! {
+                () = cancel.cancelled() => return,
+                outcome = self.step() => outcome,
+            };
+            let wait = match outcome {
+                Ok(WebhookOutcome::Completed(_)) => continue,
+                Ok(WebhookOutcome::QueueEmpty) => self.idle,
+                Err(error) => {
+                    tracing::warn!(error = %error, cause = ?error, "Webhook step failed");
+                    self.idle
+                }
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = self.wakeup.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+fn channel_of(identity: &ChannelIdentity) -> Option<models::Channel> {
+    match identity {
+        ChannelIdentity::Messenger { .. } => Some(models::Channel::Messenger),
+        ChannelIdentity::Instagram { .. } => Some(models::Channel::Instagram),
+        _ => None,
+    }
+}
+
+/// A message for an event that is not a text message but belongs on the
+/// conversation (a button tap, a story mention).
+fn synthetic_message(
+    identity: &ChannelIdentity,
+    external_id: &str,
+    text: String,
+    kind: MessageKind,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<InboundMessage> {
+    Some(InboundMessage {
+        channel: channel_of(identity)?,
+        external_id: ExternalMessageId::parse(external_id).ok()?,
+        sender: identity.clone(),
+        sender_name: None,
+        sender_phone: None,
+        received_at: at,
+        subject: None,
+        language: if text.is_empty() { Language::Fr } else { Language::detect(&text) },
+        body_text: text.clone(),
+        new_text: text,
+        body_html: None,
+        kind,
+        hints: ThreadHints::default(),
+        attachments: Vec::new(),
+    })
+}

@@ -1,0 +1,209 @@
+//! Messenger and Instagram end to end: signed webhook bodies from the
+//! fixtures into the real server, and a local stand-in for Meta's Graph API
+//! that records what the gateway sends.
+
+use hmac::{Hmac, Mac};
+use models::{Channel, OutboxState};
+use sha2::Sha256;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::both_engines;
+use crate::helpers::{spawn_app_with, AppOptions, Engine, TestApp};
+
+const PAGE: &str = "104827364519203";
+const PSID: &str = "7301928374650012";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/meta/{name}", env!("CARGO_MANIFEST_DIR"))).expect("read fixture")
+}
+
+fn signatures() -> serde_json::Value {
+    serde_json::from_slice(&fixture("signatures.json")).unwrap()
+}
+
+fn app_secret() -> String {
+    signatures()["app_secret"].as_str().unwrap().to_owned()
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(app_secret().as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+async fn meta_app(engine: Engine) -> (TestApp, MockServer) {
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v21.0/{PAGE}/messages")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("send-api-success.json"), "application/json"))
+        .mount(&graph)
+        .await;
+    let base = graph.uri();
+    // The fixtures were sent on Tuesday 13 January 2026 between 09:01 and 09:17 in
+    // Sainte-Julie; the gateway's clock is a few minutes later.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-01-13T14:30:00Z").unwrap().with_timezone(&chrono::Utc);
+    let app = spawn_app_with(engine, AppOptions {
+        now: Some(now),
+        configure: Some(Box::new(move |s| {
+            s.connectors.meta = Some(serde_json::from_value(serde_json::json!({
+                "app_secret": app_secret(),
+                "verify_token": "jeton-de-verification",
+                "graph_api_base": base,
+                "graph_api_version": "v21.0",
+                "pages": [{ "id": PAGE, "access_token": "page-token", "instagram_account_id": "17841400918273645" }],
+            })).unwrap());
+        })),
+        ..AppOptions::default()
+    }).await;
+    (app, graph)
+}
+
+async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<String>) -> reqwest::Response {
+    let mut req = app.client.post(format!("{}/webhooks/meta", app.address)).header("content-type", "application/json").body(body);
+    if let Some(signature) = signature {
+        req = req.header("x-hub-signature-256", signature);
+    }
+    req.send().await.unwrap()
+}
+
+async fn sent_bodies(graph: &MockServer) -> Vec<serde_json::Value> {
+    graph.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+}
+
+async fn messenger_end_to_end(engine: Engine) {
+    // Arrange
+    let (app, graph) = meta_app(engine).await;
+    let body = fixture("messenger-text.json");
+    let signature = signatures()["x_hub_signature_256"]["messenger-text.json"].as_str().unwrap().to_owned();
+    // Act: the signed body, processed, acknowledged.
+    let first = post_webhook(&app, body.clone(), Some(signature.clone())).await;
+    app.run_webhooks().await;
+    app.run_pending_jobs().await;
+    // Assert: one thread with a reference, one RESPONSE to the same PSID.
+    assert_eq!(first.status(), 200);
+    let sent = sent_bodies(&graph).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["recipient"]["id"], PSID);
+    assert_eq!(sent[0]["messaging_type"], "RESPONSE");
+    let text = sent[0]["message"]["text"].as_str().unwrap();
+    let reference = models::ReferenceNumber::find_all(text, &models::ReferencePrefix::parse("SJ").unwrap()).pop().expect("the reference is in the text");
+    let thread = app.store.find_thread_by_reference(&reference).await.unwrap().unwrap();
+    assert_eq!(thread.channel, Channel::Messenger);
+    let messages = app.store.list_messages(thread.id).await.unwrap();
+    assert!(messages[0].body_text.contains("nid-de-poule") && messages[0].body_text.contains('’'), "{:?}", messages[0].body_text);
+
+    // Act: Meta retries the same body.
+    let again = post_webhook(&app, body, Some(signature)).await;
+    app.run_webhooks().await;
+    app.run_pending_jobs().await;
+    // Assert: nothing new.
+    assert_eq!(again.status(), 200);
+    assert_eq!(sent_bodies(&graph).await.len(), 1, "no second acknowledgement");
+    assert_eq!(app.store.list_messages(thread.id).await.unwrap().len(), 2, "the citizen's message and our acknowledgement");
+
+    // Act: the echo of our own send comes back.
+    let outbox = &app.store.list_outbox(thread.id).await.unwrap()[0];
+    let echo = serde_json::json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": [{
+        "sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": 1_768_311_673_204_i64,
+        "message": {"mid": outbox.provider_message_id.clone().unwrap(), "is_echo": true, "app_id": 1,
+                    "metadata": connectors::meta::outbox_metadata(&outbox.id), "text": text}}]}]});
+    let echo = serde_json::to_vec(&echo).unwrap();
+    let response = post_webhook(&app, echo.clone(), Some(sign(&echo))).await;
+    app.run_webhooks().await;
+    app.run_pending_jobs().await;
+    // Assert: correlated, never a citizen message.
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.store.list_messages(thread.id).await.unwrap().len(), 2);
+    assert_eq!(sent_bodies(&graph).await.len(), 1);
+    assert_eq!(app.store.list_outbox(thread.id).await.unwrap()[0].state, OutboxState::Sent);
+}
+both_engines!(a_signed_messenger_message_gets_one_thread_one_response_acknowledgement_and_replays_and_echoes_add_nothing, messenger_end_to_end);
+
+async fn bad_signatures(engine: Engine) {
+    // Arrange
+    let (app, _graph) = meta_app(engine).await;
+    let body = fixture("messenger-text.json");
+    let good = signatures()["x_hub_signature_256"]["messenger-text.json"].as_str().unwrap().to_owned();
+    let mut tampered = body.clone();
+    tampered[50] ^= 1;
+    let cases = [
+        (body.clone(), None),
+        (body.clone(), Some(good.replace("sha256=", "sha1="))),
+        (body.clone(), Some("sha256=00".into())),
+        (tampered, Some(good)),
+    ];
+    for (body, signature) in cases {
+        // Act
+        let response = post_webhook(&app, body, signature.clone()).await;
+        // Assert
+        assert_eq!(response.status(), 401, "case {signature:?}");
+    }
+    assert_eq!(app.run_webhooks().await, 0, "nothing was stored");
+}
+both_engines!(a_missing_sha1_or_wrong_signature_or_modified_body_is_rejected_with_401_and_nothing_stored, bad_signatures);
+
+async fn handshake_and_bad_bodies(engine: Engine) {
+    // Arrange
+    let (app, _graph) = meta_app(engine).await;
+    let url = |token: &str| format!("{}/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444", app.address);
+    // Act
+    let ok = app.client.get(url("jeton-de-verification")).send().await.unwrap();
+    let wrong = app.client.get(url("autre")).send().await.unwrap();
+    let not_json = b"{not json".to_vec();
+    let invalid = post_webhook(&app, not_json.clone(), Some(sign(&not_json))).await;
+    let other_object = br#"{"object":"user","entry":[]}"#.to_vec();
+    let ignored = post_webhook(&app, other_object.clone(), Some(sign(&other_object))).await;
+    // Assert
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(invalid.status(), 400);
+    assert_eq!(ignored.status(), 200);
+    assert_eq!(app.run_webhooks().await, 0);
+}
+both_engines!(the_handshake_echoes_the_challenge_only_for_the_right_token_and_an_unparseable_signed_body_gets_400, handshake_and_bad_bodies);
+
+async fn batch_and_instagram(engine: Engine) {
+    // Arrange
+    let (app, graph) = meta_app(engine).await;
+    let sigs = signatures();
+    // Act
+    for name in ["messenger-batch.json", "instagram-text.json", "instagram-unsend.json"] {
+        let r = post_webhook(&app, fixture(name), Some(sigs["x_hub_signature_256"][name].as_str().unwrap().to_owned())).await;
+        assert_eq!(r.status(), 200, "{name}");
+    }
+    app.run_webhooks().await;
+    app.run_pending_jobs().await;
+    // Assert
+    let sent = sent_bodies(&graph).await;
+    let recipients: Vec<&str> = sent.iter().map(|b| b["recipient"]["id"].as_str().unwrap()).collect();
+    assert!(recipients.contains(&"7301928374650087"), "the snow-removal message is acknowledged: {recipients:?}");
+    assert!(recipients.contains(&"1120394857612345"), "the Instagram DM is acknowledged: {recipients:?}");
+    assert!(!recipients.contains(&"7301928374650012"), "a delivery receipt is not acknowledged");
+    let ig_reference = sent.iter().find(|b| b["recipient"]["id"] == "1120394857612345").unwrap()["message"]["text"].as_str().unwrap().to_owned();
+    let reference = models::ReferenceNumber::find_all(&ig_reference, &models::ReferencePrefix::parse("SJ").unwrap()).pop().unwrap();
+    let thread = app.store.find_thread_by_reference(&reference).await.unwrap().unwrap();
+    assert_eq!(thread.channel, Channel::Instagram);
+    let messages = app.store.list_messages(thread.id).await.unwrap();
+    assert!(messages[0].deleted_at.is_some(), "the unsent DM is marked deleted, not removed");
+    assert_eq!(messages.iter().filter(|m| m.direction == inbox::store::Direction::Inbound).count(), 1, "an unsend is no new message");
+}
+both_engines!(a_batch_of_events_and_instagram_messages_are_each_handled_as_their_kind, batch_and_instagram);
+
+async fn thousand_events(engine: Engine) {
+    // Arrange
+    let (app, _graph) = meta_app(engine).await;
+    let events: Vec<serde_json::Value> = (0..1000)
+        .map(|i| serde_json::json!({"sender": {"id": format!("{}", 9_000_000 + i)}, "recipient": {"id": PAGE}, "timestamp": 1_768_311_672_345_i64 + i, "message": {"mid": format!("m_bulk_{i}"), "text": format!("Message {i}")}}))
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({"object": "page", "entry": [{"id": PAGE, "time": 1, "messaging": events}]})).unwrap();
+    // Act
+    let response = post_webhook(&app, body.clone(), Some(sign(&body))).await;
+    app.run_webhooks().await;
+    // Assert
+    assert_eq!(response.status(), 200);
+    let counts: u64 = app.store.count_outbox_by_state().await.unwrap().iter().map(|(_, n)| n).sum();
+    assert_eq!(counts, 1000, "one acknowledgement per citizen");
+}
+both_engines!(one_post_with_a_thousand_events_is_accepted_and_every_event_is_processed, thousand_events);
