@@ -35,6 +35,14 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Classify JSON lines from stdin (`{"id","text"}`), one result per line on stdout.
+    Classify,
+    /// Train or evaluate the classifier.
+    Classifier {
+        /// What to do with the classifier.
+        #[command(subcommand)]
+        action: ClassifierAction,
+    },
     /// Outbox tools for operators.
     Outbox {
         /// What to do with the outbox.
@@ -48,6 +56,33 @@ pub enum Command {
 pub enum ConfigAction {
     /// Read and validate the settings; report every problem.
     Check,
+}
+
+/// `inbox classifier …`
+#[derive(Debug, Subcommand)]
+pub enum ClassifierAction {
+    /// Rebuild the model files from the labelled corpus, deterministically.
+    Train {
+        /// The corpus folder (train/dev/test JSON-lines files).
+        #[arg(long, default_value = "classifiers/corpus")]
+        corpus: PathBuf,
+        /// Where to write the model files.
+        #[arg(long, default_value = "classifiers/model")]
+        out: PathBuf,
+        /// A Hugging Face encoder folder: also train the encoder head.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Print precision, recall, F1, the confusion matrix and the false flags
+    /// on hard negatives, for the configured model on a corpus split.
+    Eval {
+        /// The corpus folder.
+        #[arg(long, default_value = "classifiers/corpus")]
+        corpus: PathBuf,
+        /// `test` (default) or `dev`.
+        #[arg(long, default_value = "test")]
+        split: String,
+    },
 }
 
 /// `inbox outbox …`
@@ -93,6 +128,34 @@ impl Cli {
                 crate::templates::Templates::load(settings.templates.dir.as_deref())
                     .context("Failed to load the templates")?;
                 println!("settings are valid");
+                Ok(())
+            }
+            Command::Classify => {
+                let classifier = classifiers::CitizenClassifier::load(&settings.classifiers)
+                    .context("Failed to load the classifier model")?;
+                let stdin = std::io::stdin();
+                let stdout = std::io::stdout();
+                let summary = classifiers::classify_jsonl(&classifier, stdin.lock(), stdout.lock(), std::io::stderr())
+                    .context("Failed to read or write JSON lines")?;
+                tracing::info!(?summary, "Classification finished");
+                Ok(())
+            }
+            Command::Classifier { action: ClassifierAction::Train { corpus, out, model } } => {
+                let options = classifiers::TrainOptions { encoder_dir: model, ..classifiers::TrainOptions::default() };
+                let report = classifiers::train(&corpus, &out, &options).context("Failed to train the classifier")?;
+                println!("{report}");
+                Ok(())
+            }
+            Command::Classifier { action: ClassifierAction::Eval { corpus, split } } => {
+                let split = match split.as_str() {
+                    "test" => classifiers::Split::Test,
+                    "dev" => classifiers::Split::Dev,
+                    other => anyhow::bail!("unknown split {other:?} (expected test or dev)"),
+                };
+                let classifier = classifiers::CitizenClassifier::load(&settings.classifiers)
+                    .context("Failed to load the classifier model")?;
+                let report = classifiers::evaluate_split(&classifier, &corpus, split).context("Failed to read the corpus")?;
+                println!("{report}");
                 Ok(())
             }
             Command::Outbox { action } => {
