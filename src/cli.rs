@@ -135,18 +135,31 @@ impl Cli {
                     .context("Failed to load the classifier model")?;
                 let stdin = std::io::stdin();
                 let stdout = std::io::stdout();
-                let summary = classifiers::classify_jsonl(&classifier, stdin.lock(), stdout.lock(), std::io::stderr())
-                    .context("Failed to read or write JSON lines")?;
+                let summary = classifiers::classify_jsonl(
+                    &classifier,
+                    stdin.lock(),
+                    stdout.lock(),
+                    std::io::stderr(),
+                )
+                .context("Failed to read or write JSON lines")?;
                 tracing::info!(?summary, "Classification finished");
                 Ok(())
             }
-            Command::Classifier { action: ClassifierAction::Train { corpus, out, model } } => {
-                let options = classifiers::TrainOptions { encoder_dir: model, ..classifiers::TrainOptions::default() };
-                let report = classifiers::train(&corpus, &out, &options).context("Failed to train the classifier")?;
+            Command::Classifier {
+                action: ClassifierAction::Train { corpus, out, model },
+            } => {
+                let options = classifiers::TrainOptions {
+                    encoder_dir: model,
+                    ..classifiers::TrainOptions::default()
+                };
+                let report = classifiers::train(&corpus, &out, &options)
+                    .context("Failed to train the classifier")?;
                 println!("{report}");
                 Ok(())
             }
-            Command::Classifier { action: ClassifierAction::Eval { corpus, split } } => {
+            Command::Classifier {
+                action: ClassifierAction::Eval { corpus, split },
+            } => {
                 let split = match split.as_str() {
                     "test" => classifiers::Split::Test,
                     "dev" => classifiers::Split::Dev,
@@ -154,7 +167,8 @@ impl Cli {
                 };
                 let classifier = classifiers::CitizenClassifier::load(&settings.classifiers)
                     .context("Failed to load the classifier model")?;
-                let report = classifiers::evaluate_split(&classifier, &corpus, split).context("Failed to read the corpus")?;
+                let report = classifiers::evaluate_split(&classifier, &corpus, split)
+                    .context("Failed to read the corpus")?;
                 println!("{report}");
                 Ok(())
             }

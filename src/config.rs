@@ -495,7 +495,11 @@ impl Settings {
         problems.extend(self.connectors.webform.problems());
         if let Some(meta) = &self.connectors.meta {
             if let Err(e) = meta.validate() {
-                problems.extend(e.problems.into_iter().map(|p| format!("connectors.meta: {p}")));
+                problems.extend(
+                    e.problems
+                        .into_iter()
+                        .map(|p| format!("connectors.meta: {p}")),
+                );
             }
         }
         if let Err(e) = self.classifiers.validate() {
@@ -604,6 +608,8 @@ fn parse_day_hours(text: &str) -> Result<Option<DayHours>, String> {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

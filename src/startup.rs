@@ -97,9 +97,14 @@ impl Application {
         let mut registry = ConnectorRegistry::default();
         let meta = settings.connectors.meta.clone().map(Arc::new);
         if let Some(meta) = &meta {
-            let client = meta.client().context("Failed to build the Meta Send API client")?;
+            let client = meta
+                .client()
+                .context("Failed to build the Meta Send API client")?;
             registry.register(Arc::new(client));
-            tracing::info!(pages = meta.pages.len(), "Messenger and Instagram channel configured");
+            tracing::info!(
+                pages = meta.pages.len(),
+                "Messenger and Instagram channel configured"
+            );
         }
         for connector in overrides.connectors {
             registry.register(connector);

@@ -11,7 +11,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use connectors::meta::{parse_webhook, verify_handshake, verify_signature, WebhookObject, SIGNATURE_HEADER};
+use connectors::meta::{
+    parse_webhook, verify_handshake, verify_signature, WebhookObject, SIGNATURE_HEADER,
+};
 use connectors::ConnectorError;
 
 use super::api::read_body;
@@ -24,7 +26,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/webhooks/meta", get(handshake).post(receive))
 }
 
-async fn handshake(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn handshake(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let Some(meta) = state.meta.as_deref() else {
         return Err(ApiError::NotFound);
     };
@@ -36,9 +41,16 @@ async fn handshake(State(state): State<AppState>, Query(query): Query<HashMap<St
     )
     .map_err(|e| match e {
         ConnectorError::BadSignature => ApiError::Forbidden,
-        _ => ApiError::BadRequest { code: "invalid_request", args: Vec::new() },
+        _ => ApiError::BadRequest {
+            code: "invalid_request",
+            args: Vec::new(),
+        },
     })?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        challenge,
+    )
+        .into_response())
 }
 
 async fn receive(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
@@ -51,14 +63,22 @@ async fn receive(State(state): State<AppState>, req: Request) -> Result<Response
         .and_then(|v| v.to_str().ok())
         .map(ToOwned::to_owned);
     let body = read_body(req, state.settings.server.max_webhook_body_bytes).await?;
-    verify_signature(signature.as_deref(), &body, &meta.app_secret).map_err(|_| ApiError::Unauthorized)?;
-    let batch = parse_webhook(&body, &meta, &state.settings.reference_prefix())
-        .map_err(|_| ApiError::BadRequest { code: "malformed_json", args: Vec::new() })?;
+    verify_signature(signature.as_deref(), &body, &meta.app_secret)
+        .map_err(|_| ApiError::Unauthorized)?;
+    let batch = parse_webhook(&body, &meta, &state.settings.reference_prefix()).map_err(|_| {
+        ApiError::BadRequest {
+            code: "malformed_json",
+            args: Vec::new(),
+        }
+    })?;
     if let WebhookObject::Unsupported { name } = &batch.object {
         tracing::warn!(object = %name, "Webhook for a subscription we do not serve ignored");
         return Ok(StatusCode::OK.into_response());
     }
-    let id = state.store.save_webhook(META_SOURCE, &body, state.clock.now()).await?;
+    let id = state
+        .store
+        .save_webhook(META_SOURCE, &body, state.clock.now())
+        .await?;
     tracing::debug!(webhook_id = %id, events = batch.events.len(), "Webhook stored");
     state.webhook_wakeup.notify_one();
     Ok(StatusCode::OK.into_response())

@@ -90,17 +90,26 @@ impl WebhookWorker {
     /// A [`StoreError`] from claiming; a body that fails is retried later.
     #[tracing::instrument(skip_all)]
     pub async fn step(&self) -> Result<WebhookOutcome, StoreError> {
-        let claimed = self.store.claim_webhooks(self.clock.now(), self.lease, 16).await?;
+        let claimed = self
+            .store
+            .claim_webhooks(self.clock.now(), self.lease, 16)
+            .await?;
         if claimed.is_empty() {
             return Ok(WebhookOutcome::QueueEmpty);
         }
         let count = claimed.len();
         for webhook in claimed {
             match self.process(&webhook).await {
-                Ok(()) => self.store.finish_webhook(&webhook.id, None, self.clock.now()).await?,
+                Ok(()) => {
+                    self.store
+                        .finish_webhook(&webhook.id, None, self.clock.now())
+                        .await?
+                }
                 Err(error) if webhook.attempts >= MAX_WEBHOOK_ATTEMPTS => {
                     tracing::error!(webhook_id = %webhook.id, error = %error, "Webhook body set aside after repeated failures");
-                    self.store.finish_webhook(&webhook.id, Some(&error.to_string()), self.clock.now()).await?;
+                    self.store
+                        .finish_webhook(&webhook.id, Some(&error.to_string()), self.clock.now())
+                        .await?;
                 }
                 Err(error) => {
                     tracing::warn!(webhook_id = %webhook.id, attempt = webhook.attempts, error = %error, "Webhook body processing failed, will retry");
@@ -128,37 +137,80 @@ impl WebhookWorker {
         for event in batch.events {
             match event {
                 MetaEvent::Message(message) => {
-                    let outcome = self.ingestor.ingest(&message.inbound, None, &|_| (0, String::new())).await?;
+                    let outcome = self
+                        .ingestor
+                        .ingest(&message.inbound, None, &|_| (0, String::new()))
+                        .await?;
                     tracing::debug!(?outcome, "Meta message taken in");
                 }
-                MetaEvent::Postback { identity, title, payload, mid, at } => {
-                    let external = mid
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| format!("postback:{}:{}:{}", identity.key(), at.timestamp_millis(), payload));
-                    if let Some(message) = synthetic_message(&identity, &external, title, MessageKind::Citizen, at) {
-                        self.ingestor.ingest(&message, None, &|_| (0, String::new())).await?;
+                MetaEvent::Postback {
+                    identity,
+                    title,
+                    payload,
+                    mid,
+                    at,
+                } => {
+                    let external = mid.map(|m| m.to_string()).unwrap_or_else(|| {
+                        format!(
+                            "postback:{}:{}:{}",
+                            identity.key(),
+                            at.timestamp_millis(),
+                            payload
+                        )
+                    });
+                    if let Some(message) =
+                        synthetic_message(&identity, &external, title, MessageKind::Citizen, at)
+                    {
+                        self.ingestor
+                            .ingest(&message, None, &|_| (0, String::new()))
+                            .await?;
                     }
                 }
-                MetaEvent::StoryMention { identity, mid, at, .. } => {
+                MetaEvent::StoryMention {
+                    identity, mid, at, ..
+                } => {
                     // Recorded on the conversation for an agent; the media is
                     // not stored and nothing is acknowledged.
-                    if let Some(message) = synthetic_message(&identity, mid.as_ref(), String::new(), MessageKind::AutoReply, at) {
-                        self.ingestor.ingest(&message, None, &|_| (0, String::new())).await?;
+                    if let Some(message) = synthetic_message(
+                        &identity,
+                        mid.as_ref(),
+                        String::new(),
+                        MessageKind::AutoReply,
+                        at,
+                    ) {
+                        self.ingestor
+                            .ingest(&message, None, &|_| (0, String::new()))
+                            .await?;
                     }
                 }
                 MetaEvent::Echo { mid, outbox_id, .. } => {
                     if let Some(id) = outbox_id {
-                        let changed = self.store.confirm_outbox_echo(id, mid.as_ref(), now).await?;
+                        let changed = self
+                            .store
+                            .confirm_outbox_echo(id, mid.as_ref(), now)
+                            .await?;
                         tracing::debug!(outbox_id = %id, confirmed = changed, "Echo of our send correlated");
                     }
                 }
-                MetaEvent::Delivery { identity, mids, watermark } => {
+                MetaEvent::Delivery {
+                    identity,
+                    mids,
+                    watermark,
+                } => {
                     let ids: Vec<String> = mids.iter().map(ToString::to_string).collect();
-                    self.store.mark_outbound_receipt(&identity, &ids, Some(watermark), false, now).await?;
+                    self.store
+                        .mark_outbound_receipt(&identity, &ids, Some(watermark), false, now)
+                        .await?;
                 }
-                MetaEvent::Read { identity, watermark, mid } => {
+                MetaEvent::Read {
+                    identity,
+                    watermark,
+                    mid,
+                } => {
                     let ids: Vec<String> = mid.iter().map(ToString::to_string).collect();
-                    self.store.mark_outbound_receipt(&identity, &ids, watermark, true, now).await?;
+                    self.store
+                        .mark_outbound_receipt(&identity, &ids, watermark, true, now)
+                        .await?;
                 }
                 MetaEvent::Deleted { identity, mid } => {
                     if let Some(channel) = channel_of(&identity) {
@@ -226,7 +278,11 @@ fn synthetic_message(
         sender_phone: None,
         received_at: at,
         subject: None,
-        language: if text.is_empty() { Language::Fr } else { Language::detect(&text) },
+        language: if text.is_empty() {
+            Language::Fr
+        } else {
+            Language::detect(&text)
+        },
         body_text: text.clone(),
         new_text: text,
         body_html: None,

@@ -80,7 +80,11 @@ impl Composer {
     /// # Errors
     /// [`TemplateError`] when a template fails to render (checked at startup,
     /// so only an edited override folder can cause it).
-    pub fn compose(&self, job: &OutboxJob, now: chrono::DateTime<chrono::Utc>) -> Result<OutgoingMessage, TemplateError> {
+    pub fn compose(
+        &self,
+        job: &OutboxJob,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<OutgoingMessage, TemplateError> {
         let lang = job.language;
         let email = job.channel == Channel::Email;
         let (subject, text, html) = match job.kind {

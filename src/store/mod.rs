@@ -524,7 +524,12 @@ pub trait Store: Send + Sync + 'static {
     async fn count_outbox_by_state(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
 
     /// Stores a verified webhook body before it is answered.
-    async fn save_webhook(&self, source: &str, body: &[u8], now: DateTime<Utc>) -> Result<String, StoreError>;
+    async fn save_webhook(
+        &self,
+        source: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
 
     /// Claims unprocessed webhook bodies under a lease, oldest first.
     async fn claim_webhooks(
@@ -535,7 +540,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StoredWebhook>, StoreError>;
 
     /// Marks a webhook body processed, with the error that made it give up, if any.
-    async fn finish_webhook(&self, id: &str, error: Option<&str>, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn finish_webhook(
+        &self,
+        id: &str,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Marks an inbound message deleted by its sender; `false` when unknown.
     async fn mark_message_deleted(

@@ -167,6 +167,9 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
 }
 
+/// A change to the settings before the application is built.
+pub type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
+
 /// Options for [`spawn_app_with`].
 #[derive(Default)]
 pub struct AppOptions {
@@ -175,7 +178,7 @@ pub struct AppOptions {
     /// Test senders.
     pub connectors: Vec<Arc<dyn connectors::Connector>>,
     /// Change settings before building.
-    pub configure: Option<Box<dyn FnOnce(&mut Settings) + Send>>,
+    pub configure: Option<Configure>,
     /// Reuse this database (a restart).
     pub db: Option<Arc<TestDb>>,
 }
@@ -335,7 +338,10 @@ impl TestApp {
 
     /// Processes every stored webhook body; returns how many.
     pub async fn run_webhooks(&self) -> usize {
-        let worker = self.webhooks.as_ref().expect("a webhook channel is configured");
+        let worker = self
+            .webhooks
+            .as_ref()
+            .expect("a webhook channel is configured");
         let mut total = 0;
         loop {
             match worker.step().await.expect("webhook step") {

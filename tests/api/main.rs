@@ -1,6 +1,9 @@
 //! Black-box tests of the gateway: the real application on a free port, on
 //! SQLite and on PostgreSQL.
 
+// Test code: a failed unwrap is a failed test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod doubles;
 mod helpers;
 

@@ -15,7 +15,11 @@ const PAGE: &str = "104827364519203";
 const PSID: &str = "7301928374650012";
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/meta/{name}", env!("CARGO_MANIFEST_DIR"))).expect("read fixture")
+    std::fs::read(format!(
+        "{}/tests/fixtures/meta/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("read fixture")
 }
 
 fn signatures() -> serde_json::Value {
@@ -36,13 +40,18 @@ async fn meta_app(engine: Engine) -> (TestApp, MockServer) {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("/v21.0/{PAGE}/messages")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(fixture("send-api-success.json"), "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(fixture("send-api-success.json"), "application/json"),
+        )
         .mount(&graph)
         .await;
     let base = graph.uri();
     // The fixtures were sent on Tuesday 13 January 2026 between 09:01 and 09:17 in
     // Sainte-Julie; the gateway's clock is a few minutes later.
-    let now = chrono::DateTime::parse_from_rfc3339("2026-01-13T14:30:00Z").unwrap().with_timezone(&chrono::Utc);
+    let now = chrono::DateTime::parse_from_rfc3339("2026-01-13T14:30:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
     let app = spawn_app_with(engine, AppOptions {
         now: Some(now),
         configure: Some(Box::new(move |s| {
@@ -59,8 +68,16 @@ async fn meta_app(engine: Engine) -> (TestApp, MockServer) {
     (app, graph)
 }
 
-async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<String>) -> reqwest::Response {
-    let mut req = app.client.post(format!("{}/webhooks/meta", app.address)).header("content-type", "application/json").body(body);
+async fn post_webhook(
+    app: &TestApp,
+    body: Vec<u8>,
+    signature: Option<String>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(format!("{}/webhooks/meta", app.address))
+        .header("content-type", "application/json")
+        .body(body);
     if let Some(signature) = signature {
         req = req.header("x-hub-signature-256", signature);
     }
@@ -68,14 +85,23 @@ async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<String>) -
 }
 
 async fn sent_bodies(graph: &MockServer) -> Vec<serde_json::Value> {
-    graph.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+    graph
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
 }
 
 async fn messenger_end_to_end(engine: Engine) {
     // Arrange
     let (app, graph) = meta_app(engine).await;
     let body = fixture("messenger-text.json");
-    let signature = signatures()["x_hub_signature_256"]["messenger-text.json"].as_str().unwrap().to_owned();
+    let signature = signatures()["x_hub_signature_256"]["messenger-text.json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Act: the signed body, processed, acknowledged.
     let first = post_webhook(&app, body.clone(), Some(signature.clone())).await;
     app.run_webhooks().await;
@@ -87,11 +113,23 @@ async fn messenger_end_to_end(engine: Engine) {
     assert_eq!(sent[0]["recipient"]["id"], PSID);
     assert_eq!(sent[0]["messaging_type"], "RESPONSE");
     let text = sent[0]["message"]["text"].as_str().unwrap();
-    let reference = models::ReferenceNumber::find_all(text, &models::ReferencePrefix::parse("SJ").unwrap()).pop().expect("the reference is in the text");
-    let thread = app.store.find_thread_by_reference(&reference).await.unwrap().unwrap();
+    let reference =
+        models::ReferenceNumber::find_all(text, &models::ReferencePrefix::parse("SJ").unwrap())
+            .pop()
+            .expect("the reference is in the text");
+    let thread = app
+        .store
+        .find_thread_by_reference(&reference)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(thread.channel, Channel::Messenger);
     let messages = app.store.list_messages(thread.id).await.unwrap();
-    assert!(messages[0].body_text.contains("nid-de-poule") && messages[0].body_text.contains('’'), "{:?}", messages[0].body_text);
+    assert!(
+        messages[0].body_text.contains("nid-de-poule") && messages[0].body_text.contains('’'),
+        "{:?}",
+        messages[0].body_text
+    );
 
     // Act: Meta retries the same body.
     let again = post_webhook(&app, body, Some(signature)).await;
@@ -99,8 +137,16 @@ async fn messenger_end_to_end(engine: Engine) {
     app.run_pending_jobs().await;
     // Assert: nothing new.
     assert_eq!(again.status(), 200);
-    assert_eq!(sent_bodies(&graph).await.len(), 1, "no second acknowledgement");
-    assert_eq!(app.store.list_messages(thread.id).await.unwrap().len(), 2, "the citizen's message and our acknowledgement");
+    assert_eq!(
+        sent_bodies(&graph).await.len(),
+        1,
+        "no second acknowledgement"
+    );
+    assert_eq!(
+        app.store.list_messages(thread.id).await.unwrap().len(),
+        2,
+        "the citizen's message and our acknowledgement"
+    );
 
     // Act: the echo of our own send comes back.
     let outbox = &app.store.list_outbox(thread.id).await.unwrap()[0];
@@ -116,7 +162,10 @@ async fn messenger_end_to_end(engine: Engine) {
     assert_eq!(response.status(), 200);
     assert_eq!(app.store.list_messages(thread.id).await.unwrap().len(), 2);
     assert_eq!(sent_bodies(&graph).await.len(), 1);
-    assert_eq!(app.store.list_outbox(thread.id).await.unwrap()[0].state, OutboxState::Sent);
+    assert_eq!(
+        app.store.list_outbox(thread.id).await.unwrap()[0].state,
+        OutboxState::Sent
+    );
 }
 both_engines!(a_signed_messenger_message_gets_one_thread_one_response_acknowledgement_and_replays_and_echoes_add_nothing, messenger_end_to_end);
 
@@ -124,7 +173,10 @@ async fn bad_signatures(engine: Engine) {
     // Arrange
     let (app, _graph) = meta_app(engine).await;
     let body = fixture("messenger-text.json");
-    let good = signatures()["x_hub_signature_256"]["messenger-text.json"].as_str().unwrap().to_owned();
+    let good = signatures()["x_hub_signature_256"]["messenger-text.json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut tampered = body.clone();
     tampered[50] ^= 1;
     let cases = [
@@ -141,14 +193,27 @@ async fn bad_signatures(engine: Engine) {
     }
     assert_eq!(app.run_webhooks().await, 0, "nothing was stored");
 }
-both_engines!(a_missing_sha1_or_wrong_signature_or_modified_body_is_rejected_with_401_and_nothing_stored, bad_signatures);
+both_engines!(
+    a_missing_sha1_or_wrong_signature_or_modified_body_is_rejected_with_401_and_nothing_stored,
+    bad_signatures
+);
 
 async fn handshake_and_bad_bodies(engine: Engine) {
     // Arrange
     let (app, _graph) = meta_app(engine).await;
-    let url = |token: &str| format!("{}/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444", app.address);
+    let url = |token: &str| {
+        format!(
+            "{}/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444",
+            app.address
+        )
+    };
     // Act
-    let ok = app.client.get(url("jeton-de-verification")).send().await.unwrap();
+    let ok = app
+        .client
+        .get(url("jeton-de-verification"))
+        .send()
+        .await
+        .unwrap();
     let wrong = app.client.get(url("autre")).send().await.unwrap();
     let not_json = b"{not json".to_vec();
     let invalid = post_webhook(&app, not_json.clone(), Some(sign(&not_json))).await;
@@ -169,27 +234,82 @@ async fn batch_and_instagram(engine: Engine) {
     let (app, graph) = meta_app(engine).await;
     let sigs = signatures();
     // Act
-    for name in ["messenger-batch.json", "instagram-text.json", "instagram-unsend.json"] {
-        let r = post_webhook(&app, fixture(name), Some(sigs["x_hub_signature_256"][name].as_str().unwrap().to_owned())).await;
+    for name in [
+        "messenger-batch.json",
+        "instagram-text.json",
+        "instagram-unsend.json",
+    ] {
+        let r = post_webhook(
+            &app,
+            fixture(name),
+            Some(
+                sigs["x_hub_signature_256"][name]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
+        )
+        .await;
         assert_eq!(r.status(), 200, "{name}");
     }
     app.run_webhooks().await;
     app.run_pending_jobs().await;
     // Assert
     let sent = sent_bodies(&graph).await;
-    let recipients: Vec<&str> = sent.iter().map(|b| b["recipient"]["id"].as_str().unwrap()).collect();
-    assert!(recipients.contains(&"7301928374650087"), "the snow-removal message is acknowledged: {recipients:?}");
-    assert!(recipients.contains(&"1120394857612345"), "the Instagram DM is acknowledged: {recipients:?}");
-    assert!(!recipients.contains(&"7301928374650012"), "a delivery receipt is not acknowledged");
-    let ig_reference = sent.iter().find(|b| b["recipient"]["id"] == "1120394857612345").unwrap()["message"]["text"].as_str().unwrap().to_owned();
-    let reference = models::ReferenceNumber::find_all(&ig_reference, &models::ReferencePrefix::parse("SJ").unwrap()).pop().unwrap();
-    let thread = app.store.find_thread_by_reference(&reference).await.unwrap().unwrap();
+    let recipients: Vec<&str> = sent
+        .iter()
+        .map(|b| b["recipient"]["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        recipients.contains(&"7301928374650087"),
+        "the snow-removal message is acknowledged: {recipients:?}"
+    );
+    assert!(
+        recipients.contains(&"1120394857612345"),
+        "the Instagram DM is acknowledged: {recipients:?}"
+    );
+    assert!(
+        !recipients.contains(&"7301928374650012"),
+        "a delivery receipt is not acknowledged"
+    );
+    let ig_reference = sent
+        .iter()
+        .find(|b| b["recipient"]["id"] == "1120394857612345")
+        .unwrap()["message"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reference = models::ReferenceNumber::find_all(
+        &ig_reference,
+        &models::ReferencePrefix::parse("SJ").unwrap(),
+    )
+    .pop()
+    .unwrap();
+    let thread = app
+        .store
+        .find_thread_by_reference(&reference)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(thread.channel, Channel::Instagram);
     let messages = app.store.list_messages(thread.id).await.unwrap();
-    assert!(messages[0].deleted_at.is_some(), "the unsent DM is marked deleted, not removed");
-    assert_eq!(messages.iter().filter(|m| m.direction == inbox::store::Direction::Inbound).count(), 1, "an unsend is no new message");
+    assert!(
+        messages[0].deleted_at.is_some(),
+        "the unsent DM is marked deleted, not removed"
+    );
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.direction == inbox::store::Direction::Inbound)
+            .count(),
+        1,
+        "an unsend is no new message"
+    );
 }
-both_engines!(a_batch_of_events_and_instagram_messages_are_each_handled_as_their_kind, batch_and_instagram);
+both_engines!(
+    a_batch_of_events_and_instagram_messages_are_each_handled_as_their_kind,
+    batch_and_instagram
+);
 
 async fn thousand_events(engine: Engine) {
     // Arrange
@@ -203,7 +323,17 @@ async fn thousand_events(engine: Engine) {
     app.run_webhooks().await;
     // Assert
     assert_eq!(response.status(), 200);
-    let counts: u64 = app.store.count_outbox_by_state().await.unwrap().iter().map(|(_, n)| n).sum();
+    let counts: u64 = app
+        .store
+        .count_outbox_by_state()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(counts, 1000, "one acknowledgement per citizen");
 }
-both_engines!(one_post_with_a_thousand_events_is_accepted_and_every_event_is_processed, thousand_events);
+both_engines!(
+    one_post_with_a_thousand_events_is_accepted_and_every_event_is_processed,
+    thousand_events
+);

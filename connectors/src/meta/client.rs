@@ -155,8 +155,11 @@ impl MetaClient {
         let (page, recipient) = self.route(message)?;
         tracing::Span::current().record("page_id", page.id.as_ref());
         check_text(message.channel, &message.text)?;
-        let messaging_type =
-            messaging_type_for(message.kind, message.last_citizen_message_at, message.composed_at)?;
+        let messaging_type = messaging_type_for(
+            message.kind,
+            message.last_citizen_message_at,
+            message.composed_at,
+        )?;
         let metadata = outbox_metadata(&message.outbox_id);
         let body = SendRequest::new(recipient, messaging_type, &message.text, &metadata);
         let url = self.messages_url(&page.id)?;
