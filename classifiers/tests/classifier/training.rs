@@ -1,0 +1,227 @@
+//! Training, model files and evaluation through the public API.
+
+use std::fs;
+
+use classifiers::corpus::{read_split, read_training_records, Split};
+use classifiers::model::{ModelFiles, LINEAR_FILE, MANIFEST_FILE};
+use classifiers::training::{train_records, TrainOptions};
+use classifiers::{evaluate_split, CitizenClassifier, ClassifierSettings, ModelLoadError};
+
+use crate::helpers::{corpus_dir, crate_dir, shipped};
+
+/// Records used where a test only needs some training data.
+const SMALL_CORPUS: usize = 300;
+
+#[test]
+fn training_twice_on_the_same_records_writes_byte_identical_files() {
+    // Arrange
+    let records: Vec<_> = read_training_records(&corpus_dir())
+        .expect("corpus")
+        .into_iter()
+        .take(SMALL_CORPUS)
+        .collect();
+    let a = tempfile::tempdir().expect("temp dir");
+    let b = tempfile::tempdir().expect("temp dir");
+
+    // Act
+    train_records(&records, a.path(), &TrainOptions::default()).expect("first training");
+    train_records(&records, b.path(), &TrainOptions::default()).expect("second training");
+
+    // Assert
+    for file in [MANIFEST_FILE, LINEAR_FILE] {
+        let x = fs::read(a.path().join(file)).expect("file a");
+        let y = fs::read(b.path().join(file)).expect("file b");
+        assert!(x == y, "{file} differs between two runs");
+    }
+}
+
+#[test]
+fn the_shipped_model_is_what_the_shipped_corpus_trains_to() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // Act
+    classifiers::train(&corpus_dir(), dir.path(), &TrainOptions::default()).expect("training");
+
+    // Assert
+    for file in [MANIFEST_FILE, LINEAR_FILE] {
+        let trained = fs::read(dir.path().join(file)).expect("trained file");
+        let shipped = fs::read(crate_dir().join("model").join(file)).expect("shipped file");
+        assert!(
+            trained == shipped,
+            "{file} of the shipped model is stale: retrain with `classifier train`"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_model_files_stay_small() {
+    let total: u64 = fs::read_dir(crate_dir().join("model"))
+        .expect("model dir")
+        .map(|e| e.expect("entry").metadata().expect("metadata").len())
+        .sum();
+    assert!(total <= 5 * 1024 * 1024, "model files take {total} bytes");
+}
+
+#[test]
+fn a_missing_model_file_is_a_typed_load_error() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::copy(
+        crate_dir().join("model").join(MANIFEST_FILE),
+        dir.path().join(MANIFEST_FILE),
+    )
+    .expect("copy");
+
+    // Act
+    let result = CitizenClassifier::from_model_dir(dir.path());
+
+    // Assert
+    assert!(
+        matches!(result, Err(ModelLoadError::Missing(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_corrupt_model_file_is_a_typed_load_error() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    for file in [MANIFEST_FILE, LINEAR_FILE] {
+        fs::copy(crate_dir().join("model").join(file), dir.path().join(file)).expect("copy");
+    }
+    let path = dir.path().join(LINEAR_FILE);
+    let mut bytes = fs::read(&path).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    fs::write(&path, &bytes).expect("write");
+
+    // Act
+    let result = CitizenClassifier::from_model_dir(dir.path());
+
+    // Assert
+    assert!(
+        matches!(result, Err(ModelLoadError::Checksum(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_garbled_manifest_is_a_typed_load_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(dir.path().join(MANIFEST_FILE), b"{ not json").expect("write");
+    fs::copy(
+        crate_dir().join("model").join(LINEAR_FILE),
+        dir.path().join(LINEAR_FILE),
+    )
+    .expect("copy");
+    let result = ModelFiles::read_dir(dir.path());
+    assert!(
+        matches!(result, Err(ModelLoadError::Manifest(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn invalid_settings_are_reported_all_at_once() {
+    // Arrange
+    let settings = ClassifierSettings {
+        abuse_flag_threshold: 0.4,
+        abuse_review_threshold: 0.6,
+        topic_min_score: 1.5,
+        ..ClassifierSettings::default()
+    };
+
+    // Act
+    let error = settings.validate().expect_err("invalid settings");
+
+    // Assert
+    assert_eq!(error.problems.len(), 2, "{error}");
+}
+
+#[test]
+fn settings_parse_with_defaults_and_reject_unknown_keys() {
+    let parsed: ClassifierSettings =
+        serde_json::from_str(r#"{"topic_min_score": 0.5}"#).expect("parses");
+    assert_eq!(parsed.topic_min_score, 0.5);
+    assert_eq!(
+        parsed.abuse_flag_threshold,
+        ClassifierSettings::default().abuse_flag_threshold
+    );
+    assert!(serde_json::from_str::<ClassifierSettings>(r#"{"topic_min_scor": 0.5}"#).is_err());
+}
+
+#[test]
+fn the_shipped_model_meets_its_targets_on_the_test_split() {
+    // Arrange / Act
+    let report = evaluate_split(shipped(), &corpus_dir(), Split::Test).expect("test split");
+
+    // Assert
+    let all = &report.all;
+    assert!(
+        all.abuse.f1() >= 0.90,
+        "abuse F1 {:.3}\n{report}",
+        all.abuse.f1()
+    );
+    assert!(
+        all.false_flag_rate() <= 0.03,
+        "false flags {:.3}",
+        all.false_flag_rate()
+    );
+    assert!(
+        all.topic_accuracy() >= 0.85,
+        "topic accuracy {:.3}",
+        all.topic_accuracy()
+    );
+    for tag in ["legal_threat", "media_threat", "sacre_about_thing"] {
+        let (count, flagged) = all.hard_negatives.get(tag).copied().unwrap_or_default();
+        assert!(count > 0, "no {tag} record in the test split");
+        assert_eq!(flagged, 0, "{flagged} of {count} {tag} records flagged");
+    }
+}
+
+#[test]
+fn the_evaluation_report_displays_per_class_scores_and_false_flags() {
+    let records: Vec<_> = read_split(&corpus_dir(), Split::Dev)
+        .expect("dev")
+        .into_iter()
+        .take(80)
+        .collect();
+    let report = classifiers::evaluate(shipped(), &records, "dev sample");
+    let text = report.to_string();
+    for needle in [
+        "Topic",
+        "precision",
+        "Abuse confusion",
+        "Hard negatives",
+        "False flags",
+        "insult",
+    ] {
+        assert!(text.contains(needle), "report lacks {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn feedback_folded_into_a_corpus_is_trained_on() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let train: Vec<_> = read_split(&corpus_dir(), Split::Train)
+        .expect("train")
+        .into_iter()
+        .take(120)
+        .collect();
+    classifiers::corpus::write_records(&dir.path().join("train.jsonl"), &train)
+        .expect("write train");
+    classifiers::corpus::write_records(&dir.path().join("dev.jsonl"), &[]).expect("write dev");
+    classifiers::corpus::write_records(&dir.path().join("test.jsonl"), &[]).expect("write test");
+    let export = r#"{"id":"9001","text":"Le glouglou du regard pluvial fait peur aux enfants","topic":"water_sewer","abusive":false,"abuse_kind":null}"#;
+
+    // Act
+    let summary = classifiers::fold_feedback(dir.path(), export.as_bytes()).expect("fold");
+    let model = dir.path().join("model");
+    let report = classifiers::train(dir.path(), &model, &TrainOptions::default()).expect("train");
+
+    // Assert
+    assert_eq!(summary.added, 1);
+    assert_eq!(report.records, 121);
+}
