@@ -412,8 +412,8 @@ impl Settings {
         }
         let env = env
             .filter(|key| {
-                let key = key.as_str();
-                !ENV_NOT_SETTINGS.contains(&key) && !key.starts_with(ENV_TEST_PREFIX)
+                let key = key.as_str().to_ascii_lowercase();
+                !ENV_NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with(ENV_TEST_PREFIX)
             })
             .split("__");
         let settings: Settings = figment.merge(env).extract().map_err(Box::new)?;
