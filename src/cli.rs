@@ -43,6 +43,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ClassifierAction,
     },
+    /// Email tools.
+    Email {
+        /// What to do.
+        #[command(subcommand)]
+        action: EmailAction,
+    },
     /// Outbox tools for operators.
     Outbox {
         /// What to do with the outbox.
@@ -84,6 +90,23 @@ pub enum ClassifierAction {
         split: String,
     },
 }
+
+/// `inbox email …`
+#[derive(Debug, Subcommand)]
+pub enum EmailAction {
+    /// Parse .eml files without touching any store or server; print one
+    /// JSON line per file saying how the gateway reads it and whether it
+    /// would be acknowledged.
+    Inspect {
+        /// The .eml files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Largest attachment `inbox email inspect` keeps when no email channel is
+/// configured: the email connector's own default.
+const INSPECT_MAX_ATTACHMENT_BYTES: u64 = 15 * 1024 * 1024;
 
 /// `inbox outbox …`
 #[derive(Debug, Subcommand)]
@@ -170,6 +193,26 @@ impl Cli {
                 let report = classifiers::evaluate_split(&classifier, &corpus, split)
                     .context("Failed to read the corpus")?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::Email {
+                action: EmailAction::Inspect { files },
+            } => {
+                let office = models::EmailAddress::parse(&settings.office.email)?;
+                let ctx = connectors::email::ParseContext {
+                    reference_prefix: settings.reference_prefix(),
+                    city_addresses: vec![office],
+                    max_attachment_bytes: INSPECT_MAX_ATTACHMENT_BYTES,
+                    fallback_received_at: chrono::Utc::now(),
+                };
+                for file in files {
+                    let name = file.display().to_string();
+                    let line = match std::fs::read(&file) {
+                        Ok(raw) => connectors::email::inspect(&name, &raw, &ctx),
+                        Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
+                    };
+                    println!("{line}");
+                }
                 Ok(())
             }
             Command::Outbox { action } => {

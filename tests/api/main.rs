@@ -8,6 +8,7 @@ mod doubles;
 mod helpers;
 
 mod acknowledgements;
+mod cli;
 mod durability;
 mod forms;
 mod health;
