@@ -154,7 +154,7 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Result<Respon
             &FormValues::default(),
             &[],
             Some(message),
-            error_status(&error),
+            error.status(),
         )
         .map(|mut r| {
             if let ApiError::RateLimited { retry_after } = &error {
@@ -236,8 +236,4 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Result<Respon
         ),
         Err(error) => general_error(error),
     }
-}
-
-fn error_status(error: &ApiError) -> StatusCode {
-    error.clone().into_response().status()
 }

@@ -116,10 +116,6 @@ pub struct OutboxWorkerParts {
     pub idle: Duration,
 }
 
-fn describe(error: &ConnectorError) -> String {
-    error.to_string()
-}
-
 impl OutboxWorker {
     /// Assembles the worker.
     pub fn new(parts: OutboxWorkerParts) -> Self {
@@ -168,7 +164,6 @@ impl OutboxWorker {
     pub async fn step(&self) -> Result<StepOutcome, StoreError> {
         let channels = self.registry.channels();
         let now = self.clock.now();
-        self.store.expire_outbox_leases(now).await?;
         let Some(job) = self
             .store
             .claim_outbox_job(&channels, now, self.lease)
@@ -216,7 +211,7 @@ impl OutboxWorker {
             Ok(Err(error)) => error,
             Err(_) => ConnectorError::Transient("send timed out".into()),
         };
-        let text = describe(&error);
+        let text = error.to_string();
         if error.is_retryable() && job.attempt < job.max_attempts {
             let mut after = self.backoff.delay(job.attempt);
             if let ConnectorError::RateLimited {
@@ -252,7 +247,14 @@ impl OutboxWorker {
                 return;
             }
             let wait = match self.step().await {
-                Ok(StepOutcome::QueueEmpty) => self.idle,
+                Ok(StepOutcome::QueueEmpty) => {
+                    // Abandoned claims are looked for when the queue is idle,
+                    // not before every claim: a write saved per delivery.
+                    if let Err(error) = self.store.expire_outbox_leases(self.clock.now()).await {
+                        tracing::warn!(error = %error, cause = ?error, "Outbox lease sweep failed");
+                    }
+                    self.idle
+                }
                 Ok(_) => continue,
                 Err(error) => {
                     tracing::warn!(error = %error, cause = ?error, "Outbox step failed");

@@ -7,7 +7,7 @@
 //! `CLAIM_CLASSIFY_SQL`, `CLAIM_WEBHOOKS_SQL` and the `writer()`/`reader()`
 //! pools used below.
 
-use models::{Channel, ChannelIdentity, MessageKind};
+use models::{Channel, ChannelIdentity};
 
 /// Comma-joined channel slugs for the `LIKE` membership test used by the
 /// claim queries (the same expression works on both engines).
@@ -21,10 +21,6 @@ pub(super) fn channel_list(channels: &[Channel]) -> String {
 
 pub(super) fn identity_parts(identity: &ChannelIdentity) -> (&'static str, String) {
     (identity.kind(), identity.key())
-}
-
-pub(super) fn inbound_kind(kind: MessageKind) -> &'static str {
-    kind.as_str()
 }
 
 /// Instantiates `Store` for `$store` and `StoreTx` for `$tx` over `$db`.
@@ -322,7 +318,7 @@ macro_rules! impl_shared_store {
                 .bind(new.thread_id.to_string())
                 .bind(new.contact_id.to_string())
                 .bind(m.channel.as_str())
-                .bind($crate::store::shared::inbound_kind(m.kind))
+                .bind(m.kind.as_str())
                 .bind(m.external_id.as_ref())
                 .bind(m.hints.rfc_message_id.as_ref().map(|r| r.as_ref().to_owned()))
                 .bind(sender_kind)
