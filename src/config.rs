@@ -299,6 +299,8 @@ pub struct ConnectorSettings {
     pub webform: connectors::webform::WebFormSettings,
     /// `[connectors.meta]`: Messenger and Instagram; absent means off.
     pub meta: Option<connectors::meta::MetaSettings>,
+    /// `[connectors.email]`: IMAP mailboxes in, SMTP out; absent means off.
+    pub email: Option<connectors::email::EmailSettings>,
 }
 
 /// `[workers]`
@@ -324,6 +326,12 @@ pub struct WorkerSettings {
     pub classify_lease_secs: u64,
     /// Idle poll interval of the classification worker.
     pub classify_poll_interval_ms: u64,
+    /// How long the right to read a mailbox lasts without renewal (SQLite
+    /// lease; renewed every quarter of it). Another process takes over a
+    /// dead reader's mailbox after at most this long.
+    pub mailbox_lock_secs: u64,
+    /// Longest wait between two reconnections to a failing mail server.
+    pub mailbox_reconnect_max_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -338,6 +346,8 @@ impl Default for WorkerSettings {
             classify_batch: 32,
             classify_lease_secs: 60,
             classify_poll_interval_ms: 500,
+            mailbox_lock_secs: 60,
+            mailbox_reconnect_max_secs: 300,
         }
     }
 }
@@ -502,6 +512,15 @@ impl Settings {
                 );
             }
         }
+        if let Some(email) = &self.connectors.email {
+            if let Err(e) = email.validate() {
+                problems.extend(
+                    e.problems
+                        .into_iter()
+                        .map(|p| format!("connectors.email: {p}")),
+                );
+            }
+        }
         if let Err(e) = self.classifiers.validate() {
             problems.extend(e.problems.into_iter().map(|p| format!("classifiers: {p}")));
         }
@@ -521,6 +540,12 @@ impl Settings {
         }
         if w.classify_batch == 0 || w.classify_lease_secs == 0 {
             problems.push("workers.classify_batch and classify_lease_secs must be positive".into());
+        }
+        if w.mailbox_lock_secs < 4 || w.mailbox_reconnect_max_secs == 0 {
+            problems.push(
+                "workers.mailbox_lock_secs must be at least 4 and mailbox_reconnect_max_secs positive"
+                    .into(),
+            );
         }
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.filter).is_err() {
             problems.push(format!(

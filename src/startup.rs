@@ -19,6 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http::{form_rate_limiter, router};
 use crate::ingest::classify::{ClassifyWorker, ClassifyWorkerParts};
+use crate::ingest::email::{MailboxWorker, MailboxWorkerParts};
 use crate::ingest::webhooks::{WebhookWorker, WebhookWorkerParts};
 use crate::ingest::{Ingestor, IngestorParts};
 use crate::outbox::compose::Composer;
@@ -49,6 +50,7 @@ pub struct Application {
     outbox: OutboxWorker,
     classify: ClassifyWorker,
     webhooks: Option<WebhookWorker>,
+    mailboxes: Vec<MailboxWorker>,
     run_workers: bool,
 }
 
@@ -104,6 +106,16 @@ impl Application {
             tracing::info!(
                 pages = meta.pages.len(),
                 "Messenger and Instagram channel configured"
+            );
+        }
+        let email = settings.connectors.email.clone().map(Arc::new);
+        if let Some(email) = &email {
+            let sender = connectors::email::SmtpSender::new(email)
+                .context("Failed to build the SMTP sender")?;
+            registry.register(Arc::new(sender));
+            tracing::info!(
+                mailboxes = email.mailboxes.len(),
+                "Email channel configured"
             );
         }
         for connector in overrides.connectors {
@@ -172,6 +184,23 @@ impl Application {
                 idle: Duration::from_millis(w.classify_poll_interval_ms),
             })
         });
+        let mailboxes = email
+            .iter()
+            .flat_map(|email| {
+                email.mailboxes.iter().map(|mailbox| {
+                    MailboxWorker::new(MailboxWorkerParts {
+                        store: Arc::clone(&store),
+                        ingestor: ingestor.clone(),
+                        email: Arc::clone(email),
+                        mailbox: mailbox.clone(),
+                        prefix: settings.reference_prefix(),
+                        clock: Arc::clone(&clock),
+                        lock_ttl: Duration::from_secs(w.mailbox_lock_secs),
+                        reconnect_max: Duration::from_secs(w.mailbox_reconnect_max_secs),
+                    })
+                })
+            })
+            .collect();
         let form = &settings.connectors.webform;
         let state = AppState {
             store,
@@ -200,6 +229,7 @@ impl Application {
             outbox,
             classify,
             webhooks,
+            mailboxes,
             run_workers: settings.workers.enabled,
         })
     }
@@ -234,6 +264,11 @@ impl Application {
         self.webhooks.clone()
     }
 
+    /// The mailbox readers, one per configured mailbox.
+    pub fn mailbox_workers(&self) -> Vec<MailboxWorker> {
+        self.mailboxes.clone()
+    }
+
     /// Serves until `shutdown` resolves, then stops the workers (an attempt
     /// in flight finishes) and returns. Logs which part stopped first.
     ///
@@ -250,6 +285,9 @@ impl Application {
             workers.spawn(self.classify.run(cancel.child_token()));
             if let Some(webhooks) = self.webhooks {
                 workers.spawn(webhooks.run(cancel.child_token()));
+            }
+            for mailbox in self.mailboxes {
+                workers.spawn(mailbox.run(cancel.child_token()));
             }
         }
         let limiter = Arc::clone(&self.state.form_limiter);

@@ -6,6 +6,7 @@
 //! both engines follow the same rules.
 
 pub mod classify;
+pub mod email;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -20,8 +21,8 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::store::{
-    NewContact, NewInboundMessage, NewOutbox, NewThread, OutboxPayload, SavedResponse, Store,
-    StoreError, StoreTx, ThreadCategory, ThreadSummary,
+    MailboxPosition, NewContact, NewInboundMessage, NewOutbox, NewThread, OutboxPayload,
+    SavedResponse, Store, StoreError, StoreTx, ThreadCategory, ThreadSummary,
 };
 
 /// How often a transaction that lost a race on a unique key (two first
@@ -37,6 +38,37 @@ pub struct IdempotencyRequest {
     pub key: String,
     /// Hash of the request body: a reused key with another body is refused.
     pub fingerprint: String,
+}
+
+/// What the email channel adds to an ingest.
+#[derive(Debug, Clone)]
+pub struct EmailIntake<'a> {
+    /// The mailbox the message was read from.
+    pub mailbox: &'a str,
+    /// Its position there, committed with the message.
+    pub position: MailboxPosition,
+    /// Most acknowledgements one sender address receives in 24 hours.
+    pub max_acks_per_sender_per_day: u32,
+    /// What the message says about one of our own, when it is a bounce.
+    pub bounce: Option<BounceNotice>,
+}
+
+/// A delivery report about an email the gateway sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BounceNotice {
+    /// The Message-ID of our returned message.
+    pub original: RfcMessageId,
+    /// Some recipient failed for good (not a delay warning).
+    pub permanent: bool,
+    /// Status and diagnostic, for the agent (`5.1.1 smtp; 550 …`).
+    pub summary: String,
+}
+
+/// What one ingest call carries besides the message.
+#[derive(Clone, Copy, Default)]
+struct Extras<'a> {
+    idempotency: Option<&'a IdempotencyRequest>,
+    email: Option<&'a EmailIntake<'a>>,
 }
 
 /// What happened to an inbound message.
@@ -152,10 +184,60 @@ impl Ingestor {
         idempotency: Option<&IdempotencyRequest>,
         respond: &(dyn Fn(&IngestOutcome) -> (u16, String) + Send + Sync),
     ) -> Result<Ingested, IngestError> {
+        let extras = Extras {
+            idempotency,
+            email: None,
+        };
+        self.ingest_with(message, extras, respond).await
+    }
+
+    /// Takes in one email read from a mailbox: the mailbox position commits
+    /// with it (a replay, already stored, still moves the position), the
+    /// sender's daily acknowledgement budget applies, and a bounce of one of
+    /// our messages joins that message's thread and marks it failed.
+    ///
+    /// # Errors
+    /// [`IngestError::Store`] when the store fails (nothing is written).
+    #[tracing::instrument(skip_all, fields(mailbox = intake.mailbox, uid = intake.position.last_uid))]
+    pub async fn ingest_email(
+        &self,
+        message: &InboundMessage,
+        intake: &EmailIntake<'_>,
+    ) -> Result<IngestOutcome, IngestError> {
+        let extras = Extras {
+            idempotency: None,
+            email: Some(intake),
+        };
+        let outcome = match self
+            .ingest_with(message, extras, &|_| (0, String::new()))
+            .await?
+        {
+            Ingested::Stored(outcome) => outcome,
+            Ingested::Replayed(_) => {
+                return Err(IngestError::Store(StoreError::Internal(anyhow::anyhow!(
+                    "An email ingest has no idempotency key to replay"
+                ))))
+            }
+        };
+        if outcome.duplicate {
+            let mut tx = self.store.begin().await?;
+            tx.save_mailbox_position(intake.mailbox, intake.position, self.clock.now())
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn ingest_with(
+        &self,
+        message: &InboundMessage,
+        extras: Extras<'_>,
+        respond: &(dyn Fn(&IngestOutcome) -> (u16, String) + Send + Sync),
+    ) -> Result<Ingested, IngestError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_ingest(message, idempotency, respond).await {
+            match self.try_ingest(message, extras, respond).await {
                 Err(IngestError::Store(StoreError::Conflict { constraint }))
                     if attempt < MAX_CONFLICT_RETRIES =>
                 {
@@ -186,9 +268,10 @@ impl Ingestor {
     async fn try_ingest(
         &self,
         message: &InboundMessage,
-        idempotency: Option<&IdempotencyRequest>,
+        extras: Extras<'_>,
         respond: &(dyn Fn(&IngestOutcome) -> (u16, String) + Send + Sync),
     ) -> Result<Ingested, IngestError> {
+        let idempotency = extras.idempotency;
         if let Some(idem) = idempotency {
             if let Some(replayed) = self.replay(idem).await? {
                 return Ok(replayed);
@@ -225,7 +308,15 @@ impl Ingestor {
         // Chat reply windows count from when the citizen wrote; a provider
         // clock ahead of ours must not stretch them.
         let citizen_at = citizen.then(|| message.received_at.min(now));
-        let existing = self.find_thread(tx.as_mut(), message, contact_id).await?;
+        let bounce = extras.email.and_then(|e| e.bounce.as_ref());
+        let existing = match bounce {
+            Some(bounce) => tx.thread_of_outbound(&bounce.original).await?,
+            None => None,
+        };
+        let existing = match existing {
+            Some(thread) => Some(thread),
+            None => self.find_thread(tx.as_mut(), message, contact_id).await?,
+        };
         let (thread_id, reference, new_thread, category) = match existing {
             Some(thread) => {
                 tx.touch_thread(thread.id, now, citizen_at).await?;
@@ -278,7 +369,33 @@ impl Ingestor {
         })
         .await?;
 
-        let acknowledgement = if new_thread && citizen && category == ThreadCategory::Request {
+        if let Some(bounce) = bounce.filter(|b| b.permanent) {
+            let error = format!("bounced: {}", bounce.summary);
+            if tx
+                .fail_outbound_by_rfc_id(&bounce.original, &error, now)
+                .await?
+            {
+                tx.raise_thread(thread_id, now).await?;
+                tracing::info!(%thread_id, "A bounce marked an outbound email failed");
+            }
+        }
+
+        let wants_ack = new_thread && citizen && category == ThreadCategory::Request;
+        let within_budget = match extras.email {
+            Some(email) if wants_ack => {
+                let since = now - chrono::Duration::hours(24);
+                let sent = tx
+                    .count_acknowledgements_since(&message.sender, since)
+                    .await?;
+                let ok = sent < u64::from(email.max_acks_per_sender_per_day);
+                if !ok {
+                    tracing::warn!(%thread_id, sent, "Sender reached the daily acknowledgement limit; no acknowledgement queued");
+                }
+                ok
+            }
+            _ => true,
+        };
+        let acknowledgement = if wants_ack && within_budget {
             Some(
                 self.queue_acknowledgement(
                     tx.as_mut(),
@@ -305,6 +422,10 @@ impl Ingestor {
         if let Some(idem) = idempotency {
             let (status, body) = respond(&outcome);
             tx.save_idempotent_response(&idem.scope, &idem.key, status, &body)
+                .await?;
+        }
+        if let Some(email) = extras.email {
+            tx.save_mailbox_position(email.mailbox, email.position, now)
                 .await?;
         }
         tx.commit().await?;

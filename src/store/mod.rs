@@ -410,6 +410,62 @@ pub struct SavedResponse {
     pub body: String,
 }
 
+/// Where an IMAP mailbox was read up to: the folder's UIDVALIDITY and the
+/// highest UID committed under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailboxPosition {
+    /// The folder's UIDVALIDITY when `last_uid` was read.
+    pub uid_validity: u32,
+    /// Highest UID whose message (or quarantine record) is committed.
+    pub last_uid: u32,
+}
+
+/// A raw email that could not be read as a message, kept for an agent.
+#[derive(Debug, Clone)]
+pub struct NewQuarantinedMail<'a> {
+    /// Mailbox label (`clientele`).
+    pub mailbox: &'a str,
+    /// Where it was in the folder.
+    pub position: MailboxPosition,
+    /// Why it was set aside, in words an agent can act on.
+    pub reason: &'a str,
+    /// Size of the raw message.
+    pub size_bytes: u64,
+    /// The raw bytes, when small enough to keep.
+    pub raw: Option<&'a [u8]>,
+    /// When the gateway read it.
+    pub at: DateTime<Utc>,
+}
+
+/// A quarantined email as an agent sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedMail {
+    /// Its row.
+    pub id: String,
+    /// Mailbox label.
+    pub mailbox: String,
+    /// Its UID in the folder.
+    pub uid: u32,
+    /// Why it was set aside.
+    pub reason: String,
+    /// Size of the raw message.
+    pub size_bytes: u64,
+    /// Whether the raw bytes were kept.
+    pub raw_kept: bool,
+}
+
+/// The right to read one mailbox, held by one process at a time: an
+/// advisory lock on a dedicated connection (PostgreSQL) or a lease row
+/// (SQLite). Dropping it releases the lock (the lease simply runs out).
+#[async_trait]
+pub trait MailboxLock: Send {
+    /// Confirms the lock is still held and extends it; `false` when it was
+    /// lost (connection gone, lease taken over): the caller stops reading.
+    async fn renew(&mut self, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Gives the lock up now.
+    async fn release(self: Box<Self>);
+}
+
 /// The persistence interface of the gateway.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -575,6 +631,25 @@ pub trait Store: Send + Sync + 'static {
         read: bool,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
+
+    /// Where a mailbox was read up to, if it was ever read.
+    async fn mailbox_position(&self, mailbox: &str) -> Result<Option<MailboxPosition>, StoreError>;
+
+    /// Takes the right to read `mailbox` for `ttl` (renewed by the holder),
+    /// or `None` when another process holds it.
+    async fn try_lock_mailbox(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Option<Box<dyn MailboxLock>>, StoreError>;
+
+    /// The emails set aside in a mailbox, oldest first.
+    async fn list_quarantined_mail(
+        &self,
+        mailbox: &str,
+    ) -> Result<Vec<QuarantinedMail>, StoreError>;
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
@@ -676,6 +751,45 @@ pub trait StoreTx: Send {
 
     /// Queues a delivery (and remembers its Message-ID for threading).
     async fn enqueue_outbox(&mut self, outbox: &NewOutbox) -> Result<(), StoreError>;
+
+    /// Moves a mailbox's read position; written in the transaction of the
+    /// message it follows, so a crash can neither skip nor repeat a message.
+    async fn save_mailbox_position(
+        &mut self,
+        mailbox: &str,
+        position: MailboxPosition,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Sets a raw email aside (idempotent on its mailbox position).
+    async fn quarantine_mail(&mut self, mail: &NewQuarantinedMail<'_>) -> Result<(), StoreError>;
+
+    /// How many acknowledgements were queued for `recipient` since `since`.
+    async fn count_acknowledgements_since(
+        &mut self,
+        recipient: &ChannelIdentity,
+        since: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// The thread of the outbound email whose Message-ID is `rfc_message_id`.
+    async fn thread_of_outbound(
+        &mut self,
+        rfc_message_id: &RfcMessageId,
+    ) -> Result<Option<ThreadSummary>, StoreError>;
+
+    /// Marks the outbound email `rfc_message_id` failed (a bounce said it
+    /// cannot be delivered), whatever delivery state it had reached.
+    /// Returns whether a row changed.
+    async fn fail_outbound_by_rfc_id(
+        &mut self,
+        rfc_message_id: &RfcMessageId,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Puts a thread back in the agents' queue (`AwaitingAgent`) without
+    /// counting a citizen message, for news an agent must act on (a bounce).
+    async fn raise_thread(&mut self, id: ThreadId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

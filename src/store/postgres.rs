@@ -8,10 +8,10 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres};
+use sqlx::{Connection, PgConnection, Pool, Postgres};
 
 use super::shared::impl_shared_store;
-use super::{ConnectOptions, Engine, StoreError};
+use super::{ConnectOptions, Engine, MailboxLock, StoreError};
 
 const ENGINE: Engine = Engine::Postgres;
 
@@ -92,6 +92,80 @@ impl PostgresStore {
 
     fn reader(&self) -> &Pool<Postgres> {
         &self.pool
+    }
+}
+
+impl PostgresStore {
+    /// Takes the mailbox's session-level advisory lock on a connection of its
+    /// own, taken out of the pool: the lock lives exactly as long as that
+    /// connection, so a process that dies releases it at once.
+    async fn lock_mailbox(
+        &self,
+        mailbox: &str,
+        _owner: &str,
+        _now: chrono::DateTime<chrono::Utc>,
+        _ttl: std::time::Duration,
+    ) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
+        let mut conn = self.pool.acquire().await?.detach();
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+            .bind(advisory_key(mailbox))
+            .fetch_one(&mut conn)
+            .await?;
+        if held {
+            Ok(Some(Box::new(PgMailboxLock {
+                conn: Some(conn),
+                mailbox: mailbox.to_owned(),
+            })))
+        } else {
+            if let Err(error) = conn.close().await {
+                tracing::debug!(%error, "Failed to close the advisory lock connection");
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The text hashed into the advisory lock key of a mailbox.
+fn advisory_key(mailbox: &str) -> String {
+    format!("inbox.mailbox:{mailbox}")
+}
+
+/// A held advisory lock and the connection that holds it.
+struct PgMailboxLock {
+    conn: Option<PgConnection>,
+    mailbox: String,
+}
+
+#[async_trait::async_trait]
+impl MailboxLock for PgMailboxLock {
+    async fn renew(&mut self, _now: chrono::DateTime<chrono::Utc>) -> Result<bool, StoreError> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        // The lock is the connection's: while it answers, the lock is held.
+        match sqlx::query("SELECT 1").execute(&mut *conn).await {
+            Ok(_) => Ok(true),
+            Err(error) => {
+                tracing::warn!(mailbox = %self.mailbox, %error, "Lost the connection holding the mailbox lock");
+                self.conn = None;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn release(mut self: Box<Self>) {
+        if let Some(mut conn) = self.conn.take() {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind(advisory_key(&self.mailbox))
+                .execute(&mut conn)
+                .await;
+            if let Err(error) = unlocked {
+                tracing::debug!(%error, "Failed to unlock the mailbox; closing the connection releases it");
+            }
+            if let Err(error) = conn.close().await {
+                tracing::debug!(%error, "Failed to close the advisory lock connection");
+            }
+        }
     }
 }
 

@@ -438,6 +438,123 @@ macro_rules! impl_shared_store {
                 Ok(())
             }
 
+            async fn save_mailbox_position(
+                &mut self,
+                mailbox: &str,
+                position: $crate::store::MailboxPosition,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO mailbox_checkpoints (mailbox, uid_validity, last_uid, updated_at)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (mailbox) DO UPDATE
+                     SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid,
+                         updated_at = excluded.updated_at
+                     WHERE mailbox_checkpoints.uid_validity <> excluded.uid_validity
+                        OR mailbox_checkpoints.last_uid < excluded.last_uid",
+                )
+                .bind(mailbox)
+                .bind(i64::from(position.uid_validity))
+                .bind(i64::from(position.last_uid))
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn quarantine_mail(
+                &mut self,
+                mail: &$crate::store::NewQuarantinedMail<'_>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO quarantined_mail
+                         (id, mailbox, uid_validity, uid, reason, size_bytes, raw, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(mail.mailbox)
+                .bind(i64::from(mail.position.uid_validity))
+                .bind(i64::from(mail.position.last_uid))
+                .bind(mail.reason)
+                .bind(i64::try_from(mail.size_bytes).unwrap_or(i64::MAX))
+                .bind(mail.raw)
+                .bind(mail.at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn count_acknowledgements_since(
+                &mut self,
+                recipient: &models::ChannelIdentity,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let (kind, key) = $crate::store::shared::identity_parts(recipient);
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM outbox
+                     WHERE recipient_kind = $1 AND recipient_key = $2 AND created_at >= $3
+                       AND kind = 'acknowledgement'",
+                )
+                .bind(kind)
+                .bind(key)
+                .bind(since)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            async fn thread_of_outbound(
+                &mut self,
+                rfc_message_id: &models::RfcMessageId,
+            ) -> Result<Option<$crate::store::ThreadSummary>, StoreError> {
+                let row: Option<$crate::store::rows::ThreadSummaryRow> = sqlx::query_as(
+                    "SELECT t.id, t.contact_id, t.reference, t.status, t.channel
+                     FROM outbox o JOIN threads t ON t.id = o.thread_id
+                     WHERE o.rfc_message_id = $1",
+                )
+                .bind(rfc_message_id.as_ref())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn fail_outbound_by_rfc_id(
+                &mut self,
+                rfc_message_id: &models::RfcMessageId,
+                error: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE outbox
+                     SET state = 'failed', last_error = $2, lease_until = NULL, updated_at = $3
+                     WHERE rfc_message_id = $1 AND state <> 'failed'",
+                )
+                .bind(rfc_message_id.as_ref())
+                .bind(error)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn raise_thread(
+                &mut self,
+                id: models::ThreadId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE threads SET status = 'awaiting_agent', updated_at = $2,
+                         version = version + 1
+                     WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
             async fn commit(self: Box<Self>) -> Result<(), StoreError> {
                 self.tx.commit().await?;
                 Ok(())
@@ -991,6 +1108,60 @@ macro_rules! impl_shared_store {
                 .execute(self.writer())
                 .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn mailbox_position(
+                &self,
+                mailbox: &str,
+            ) -> Result<Option<$crate::store::MailboxPosition>, StoreError> {
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT uid_validity, last_uid FROM mailbox_checkpoints WHERE mailbox = $1",
+                )
+                .bind(mailbox)
+                .fetch_optional(self.writer())
+                .await?;
+                row.map(|(validity, uid)| {
+                    Ok($crate::store::MailboxPosition {
+                        uid_validity: u32::try_from(validity).map_err(|e| StoreError::Internal(e.into()))?,
+                        last_uid: u32::try_from(uid).map_err(|e| StoreError::Internal(e.into()))?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn try_lock_mailbox(
+                &self,
+                mailbox: &str,
+                owner: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                ttl: std::time::Duration,
+            ) -> Result<Option<Box<dyn $crate::store::MailboxLock>>, StoreError> {
+                self.lock_mailbox(mailbox, owner, now, ttl).await
+            }
+
+            async fn list_quarantined_mail(
+                &self,
+                mailbox: &str,
+            ) -> Result<Vec<$crate::store::QuarantinedMail>, StoreError> {
+                let rows: Vec<(String, String, i64, String, i64, bool)> = sqlx::query_as(
+                    "SELECT id, mailbox, uid, reason, size_bytes, raw IS NOT NULL
+                     FROM quarantined_mail WHERE mailbox = $1 ORDER BY received_at, id",
+                )
+                .bind(mailbox)
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter()
+                    .map(|(id, mailbox, uid, reason, size, raw_kept)| {
+                        Ok($crate::store::QuarantinedMail {
+                            id,
+                            mailbox,
+                            uid: u32::try_from(uid).map_err(|e| StoreError::Internal(e.into()))?,
+                            reason,
+                            size_bytes: u64::try_from(size).unwrap_or(0),
+                            raw_kept,
+                        })
+                    })
+                    .collect()
             }
 
             async fn confirm_outbox_echo(

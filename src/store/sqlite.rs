@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use super::shared::impl_shared_store;
-use super::{ConnectOptions, Engine, StoreError};
+use super::{ConnectOptions, Engine, MailboxLock, StoreError};
 
 const ENGINE: Engine = Engine::Sqlite;
 
@@ -126,6 +126,67 @@ impl SqliteStore {
 
     fn reader(&self) -> &Pool<Sqlite> {
         &self.reader
+    }
+}
+
+impl SqliteStore {
+    /// Takes the mailbox lease when it is free, expired, or already ours.
+    async fn lock_mailbox(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
+        let mut lease = SqliteMailboxLease {
+            pool: self.writer.clone(),
+            mailbox: mailbox.to_owned(),
+            owner: owner.to_owned(),
+            ttl: chrono::Duration::from_std(ttl).map_err(|e| StoreError::Internal(e.into()))?,
+        };
+        Ok(lease
+            .renew(now)
+            .await?
+            .then(|| Box::new(lease) as Box<dyn MailboxLock>))
+    }
+}
+
+/// A mailbox lease row: another process may take it once `lease_until` has
+/// passed, so a holder that dies is replaced after at most one lease time.
+struct SqliteMailboxLease {
+    pool: Pool<Sqlite>,
+    mailbox: String,
+    owner: String,
+    ttl: chrono::Duration,
+}
+
+#[async_trait::async_trait]
+impl MailboxLock for SqliteMailboxLease {
+    async fn renew(&mut self, now: chrono::DateTime<chrono::Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO mailbox_leases (mailbox, owner, lease_until) VALUES ($1, $2, $3)
+             ON CONFLICT (mailbox) DO UPDATE
+             SET owner = excluded.owner, lease_until = excluded.lease_until
+             WHERE mailbox_leases.owner = excluded.owner OR mailbox_leases.lease_until < $4",
+        )
+        .bind(&self.mailbox)
+        .bind(&self.owner)
+        .bind(now + self.ttl)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release(self: Box<Self>) {
+        let result = sqlx::query("DELETE FROM mailbox_leases WHERE mailbox = $1 AND owner = $2")
+            .bind(&self.mailbox)
+            .bind(&self.owner)
+            .execute(&self.pool)
+            .await;
+        if let Err(error) = result {
+            tracing::warn!(mailbox = %self.mailbox, %error, "Failed to release the mailbox lease; it will expire");
+        }
     }
 }
 

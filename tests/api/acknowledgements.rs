@@ -58,7 +58,7 @@ async fn french_inside_opening_hours(engine: Engine) {
     );
     assert_eq!(
         ack.subject.as_deref(),
-        Some("[SJ-2026-000001] Accusé de réception : Collecte non effectuée")
+        Some("[SJ-2026-000001] Re: Collecte non effectuée")
     );
     for expected in [
         "Bonjour Réjean Bouchard,",
@@ -90,7 +90,7 @@ async fn english_inside_opening_hours(engine: Engine) {
     // Assert
     assert_eq!(
         ack.subject.as_deref(),
-        Some("[SJ-2026-000001] Acknowledgement: Collecte non effectuée")
+        Some("[SJ-2026-000001] Re: Collecte non effectuée")
     );
     assert!(
         ack.text.contains("Its reference number is SJ-2026-000001"),

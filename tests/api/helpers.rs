@@ -162,6 +162,8 @@ pub struct TestApp {
     /// The ingest pipeline, for channels tested without their transport.
     pub ingestor: inbox::ingest::Ingestor,
     webhooks: Option<inbox::ingest::webhooks::WebhookWorker>,
+    /// The mailbox readers, when the email channel is configured.
+    pub mailboxes: Vec<inbox::ingest::email::MailboxWorker>,
     server: tokio::task::JoinHandle<()>,
     /// Keeps the database alive as long as the app.
     pub db: Arc<TestDb>,
@@ -215,6 +217,7 @@ pub async fn spawn_app_with(engine: Engine, options: AppOptions) -> TestApp {
     let classify = app.classify_worker();
     let ingestor = app.state().ingestor.clone();
     let webhooks = app.webhook_worker();
+    let mailboxes = app.mailbox_workers();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped(std::future::pending()).await;
     });
@@ -230,6 +233,7 @@ pub async fn spawn_app_with(engine: Engine, options: AppOptions) -> TestApp {
         classify,
         ingestor,
         webhooks,
+        mailboxes,
         server,
         db,
     }
@@ -349,6 +353,17 @@ impl TestApp {
                 inbox::ingest::webhooks::WebhookOutcome::QueueEmpty => return total,
             }
         }
+    }
+
+    /// One pass over the (first) configured mailbox.
+    pub async fn poll_mailbox(&self) -> inbox::ingest::email::MailboxPass {
+        self.mailboxes
+            .first()
+            .expect("an email mailbox is configured")
+            .poll_once()
+            .await
+            .expect("the mailbox pass succeeds")
+            .expect("no other process holds the mailbox")
     }
 
     /// The outbox worker, for tests that drive it step by step.

@@ -6,10 +6,13 @@
 
 mod doubles;
 mod helpers;
+mod mail;
 
 mod acknowledgements;
 mod cli;
 mod durability;
+mod email;
+mod email_durability;
 mod forms;
 mod health;
 mod meta;

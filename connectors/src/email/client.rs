@@ -538,6 +538,32 @@ impl Mailbox {
         self.forget_broken_session(result)
     }
 
+    /// The UIDs at or below `last_uid` that still wait for their
+    /// after-processing action (unseen, or still in the folder when
+    /// processed messages are moved): messages committed just before a crash
+    /// that stopped the gateway between its commit and the `\Seen`/MOVE.
+    ///
+    /// # Errors
+    /// As [`Mailbox::fetch_after`].
+    pub async fn unprocessed_up_to(&mut self, last_uid: u32) -> Result<Vec<u32>, ConnectorError> {
+        if last_uid == 0 {
+            return Ok(Vec::new());
+        }
+        let query = match self.settings.after_processing() {
+            AfterProcessing::MarkSeen => format!("UID 1:{last_uid} UNSEEN"),
+            AfterProcessing::Move { .. } => format!("UID 1:{last_uid}"),
+        };
+        let timeout = self.settings.command_timeout();
+        let result = match self.session() {
+            Ok(session) => with_timeout(timeout, "UID SEARCH", session.uid_search(query)).await,
+            Err(e) => Err(e),
+        };
+        let found = self.forget_broken_session(result)?;
+        let mut uids: Vec<u32> = found.into_iter().filter(|&uid| uid <= last_uid).collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
     /// Applies the configured after-processing action to one message. Call
     /// it only after the message is committed to the store: a crash in
     /// between makes the message come back, and deduplication absorbs it.

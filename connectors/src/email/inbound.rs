@@ -215,6 +215,52 @@ pub fn parse_email(raw: &[u8], ctx: &ParseContext) -> Result<ParsedEmail, EmailP
     // task and make the message come back forever: the message is read
     // again from its header alone, its raw body kept as text. Nothing shared
     // is mutated inside, so unwind safety holds.
+    // A multipart cut before its closing delimiter (a truncated relay, a
+    // broken mailer) makes the parser drop its text or take it for an
+    // attachment: read the message as it was meant, with the delimiter.
+    if let Some(closed) = close_open_multipart(raw) {
+        if let Ok(repaired) = parse_guarded(&closed, ctx) {
+            return Ok(repaired);
+        }
+    }
+    parse_guarded(raw, ctx)
+}
+
+/// The raw message with the closing delimiter of its top-level multipart
+/// put back, when it is missing: a truncated last delimiter line (`--b-`)
+/// is replaced, otherwise the delimiter is appended.
+fn close_open_multipart(raw: &[u8]) -> Option<Vec<u8>> {
+    let boundary = MessageParser::new()
+        .parse_headers(raw)?
+        .content_type()?
+        .attribute("boundary")?
+        .to_owned();
+    let delimiter = format!("--{boundary}");
+    let closing = format!("{delimiter}--");
+    if raw.windows(closing.len()).any(|w| w == closing.as_bytes()) {
+        return None;
+    }
+    let trimmed = raw.trim_ascii_end();
+    let last_line = trimmed
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let keep = if trimmed[last_line..].starts_with(delimiter.as_bytes()) {
+        last_line
+    } else {
+        trimmed.len()
+    };
+    let mut closed = raw[..keep].to_vec();
+    if !closed.ends_with(b"\n") {
+        closed.extend_from_slice(b"\r\n");
+    }
+    closed.extend_from_slice(closing.as_bytes());
+    closed.extend_from_slice(b"\r\n");
+    Some(closed)
+}
+
+/// [`parse_unguarded`] with the parser's panics caught.
+fn parse_guarded(raw: &[u8], ctx: &ParseContext) -> Result<ParsedEmail, EmailParseError> {
     catch_unwind(AssertUnwindSafe(|| {
         parse_unguarded(raw, ctx, MimeMode::Full)
     }))
@@ -877,6 +923,27 @@ mod tests {
             parse_email(b" \r\n\r\n", &ctx()),
             Err(EmailParseError::Empty)
         );
+    }
+
+    #[test]
+    fn a_multipart_cut_before_its_closing_delimiter_keeps_its_text() {
+        // Arrange: the last delimiter is truncated to `--zz-`.
+        let raw = crlf(
+            "From: <a@example.test>\nSubject: html\nMIME-Version: 1.0\n\
+             Content-Type: multipart/alternative; boundary=\"zz\"\n\n--zz\n\
+             Content-Type: text/html\n\n<p>Bonjour</p><script>alert(1)</script>\n--zz-",
+        );
+
+        // Act
+        let parsed = parse_email(&raw, &ctx()).unwrap();
+
+        // Assert
+        assert_eq!(parsed.message.body_text, "Bonjour");
+        assert!(!parsed
+            .message
+            .body_html
+            .unwrap_or_default()
+            .contains("script"));
     }
 
     #[test]
