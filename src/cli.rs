@@ -49,6 +49,13 @@ pub enum Command {
         #[command(subcommand)]
         action: EmailAction,
     },
+    /// Conditions an administrator must act on (refused channel
+    /// credentials), one JSON line each; active ones only unless `--all`.
+    Alarms {
+        /// Include cleared alarms.
+        #[arg(long)]
+        all: bool,
+    },
     /// Outbox tools for operators.
     Outbox {
         /// What to do with the outbox.
@@ -212,6 +219,13 @@ impl Cli {
                         Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
                     };
                     println!("{line}");
+                }
+                Ok(())
+            }
+            Command::Alarms { all } => {
+                let store = connect_store(&settings).await?;
+                for alarm in store.list_alarms(all).await? {
+                    println!("{}", serde_json::to_string(&alarm)?);
                 }
                 Ok(())
             }

@@ -8,8 +8,8 @@
 
 pub mod compose;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connectors::{Connector, ConnectorError};
@@ -96,7 +96,12 @@ pub struct OutboxWorker {
     backoff: Backoff,
     lease: Duration,
     idle: Duration,
+    /// Channels with an active credentials alarm, cleared by their next success.
+    alarmed: Arc<Mutex<HashSet<Channel>>>,
 }
+
+/// The alarm kind raised when a provider refuses a channel's credentials.
+pub const CREDENTIALS_ALARM: &str = "credentials_refused";
 
 /// Builds an [`OutboxWorker`].
 pub struct OutboxWorkerParts {
@@ -127,7 +132,15 @@ impl OutboxWorker {
             backoff: parts.backoff,
             lease: parts.lease,
             idle: parts.idle,
+            alarmed: Arc::default(),
         }
+    }
+
+    fn alarmed(&self) -> std::sync::MutexGuard<'_, HashSet<Channel>> {
+        // The set holds plain values; a panic elsewhere cannot leave it torn.
+        self.alarmed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Turns rows abandoned by a dead worker into `unconfirmed`, and wakes
@@ -137,6 +150,15 @@ impl OutboxWorker {
     /// A [`StoreError`].
     pub async fn recover(&self) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let active: Vec<Channel> = self
+            .store
+            .list_alarms(false)
+            .await?
+            .into_iter()
+            .filter(|a| a.kind == CREDENTIALS_ALARM)
+            .filter_map(|a| a.source.parse().ok())
+            .collect();
+        self.alarmed().extend(active);
         let expired = self.store.expire_outbox_leases(now).await?;
         if expired > 0 {
             tracing::warn!(
@@ -206,6 +228,13 @@ impl OutboxWorker {
                     )
                     .await?;
                 tracing::info!("Outbound message delivered");
+                let was_alarmed = self.alarmed().remove(&job.channel);
+                if was_alarmed {
+                    self.store
+                        .clear_alarm(job.channel.as_str(), CREDENTIALS_ALARM, now)
+                        .await?;
+                    tracing::info!("Channel credentials accepted again; alarm cleared");
+                }
                 return Ok(StepOutcome::Completed);
             }
             Ok(Err(error)) => error,
@@ -229,7 +258,16 @@ impl OutboxWorker {
             self.store.fail_outbox_job(job.id, &text, now).await?;
             match error {
                 ConnectorError::Auth(_) => {
-                    tracing::error!(error = %text, "Channel credentials refused: an administrator must act")
+                    tracing::error!(error = %text, "Channel credentials refused: an administrator must act");
+                    self.store
+                        .raise_alarm(
+                            job.channel.as_str(),
+                            CREDENTIALS_ALARM,
+                            &format!("{} refused the gateway's credentials: {text}", job.channel),
+                            now,
+                        )
+                        .await?;
+                    self.alarmed().insert(job.channel);
                 }
                 _ => tracing::warn!(error = %text, "Outbound message failed for good"),
             }

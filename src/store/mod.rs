@@ -454,6 +454,25 @@ pub struct QuarantinedMail {
     pub raw_kept: bool,
 }
 
+/// A condition an administrator must act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alarm {
+    /// What raised it (a channel: `messenger`, `email`…).
+    pub source: String,
+    /// What kind of condition (`credentials_refused`).
+    pub kind: String,
+    /// The latest description, without secrets.
+    pub message: String,
+    /// How many times it was raised.
+    pub occurrences: u64,
+    /// First time raised.
+    pub first_raised_at: DateTime<Utc>,
+    /// Latest time raised.
+    pub last_raised_at: DateTime<Utc>,
+    /// When it was cleared; `None` while active.
+    pub cleared_at: Option<DateTime<Utc>>,
+}
+
 /// The right to read one mailbox, held by one process at a time: an
 /// advisory lock on a dedicated connection (PostgreSQL) or a lease row
 /// (SQLite). Dropping it releases the lock (the lease simply runs out).
@@ -644,6 +663,26 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<Option<Box<dyn MailboxLock>>, StoreError>;
+
+    /// Raises (or raises again) an alarm for administrators.
+    async fn raise_alarm(
+        &self,
+        source: &str,
+        kind: &str,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Clears an active alarm; `false` when none was active.
+    async fn clear_alarm(
+        &self,
+        source: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Alarms, active ones first, newest first; only active ones unless `all`.
+    async fn list_alarms(&self, all: bool) -> Result<Vec<Alarm>, StoreError>;
 
     /// The emails set aside in a mailbox, oldest first.
     async fn list_quarantined_mail(

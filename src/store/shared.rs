@@ -1139,6 +1139,82 @@ macro_rules! impl_shared_store {
                 self.lock_mailbox(mailbox, owner, now, ttl).await
             }
 
+            async fn raise_alarm(
+                &self,
+                source: &str,
+                kind: &str,
+                message: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO alarms (source, kind, message, occurrences, first_raised_at, last_raised_at)
+                     VALUES ($1, $2, $3, 1, $4, $4)
+                     ON CONFLICT (source, kind) DO UPDATE
+                     SET message = excluded.message, last_raised_at = excluded.last_raised_at,
+                         occurrences = CASE WHEN alarms.cleared_at IS NULL
+                                            THEN alarms.occurrences + 1 ELSE 1 END,
+                         first_raised_at = CASE WHEN alarms.cleared_at IS NULL
+                                                THEN alarms.first_raised_at ELSE excluded.first_raised_at END,
+                         cleared_at = NULL",
+                )
+                .bind(source)
+                .bind(kind)
+                .bind(message)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn clear_alarm(
+                &self,
+                source: &str,
+                kind: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE alarms SET cleared_at = $3
+                     WHERE source = $1 AND kind = $2 AND cleared_at IS NULL",
+                )
+                .bind(source)
+                .bind(kind)
+                .bind(now)
+                .execute(self.writer())
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_alarms(&self, all: bool) -> Result<Vec<$crate::store::Alarm>, StoreError> {
+                let rows: Vec<(
+                    String,
+                    String,
+                    String,
+                    i64,
+                    chrono::DateTime<chrono::Utc>,
+                    chrono::DateTime<chrono::Utc>,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                )> = sqlx::query_as(
+                    "SELECT source, kind, message, occurrences, first_raised_at, last_raised_at, cleared_at
+                     FROM alarms WHERE $1 OR cleared_at IS NULL
+                     ORDER BY cleared_at IS NOT NULL, last_raised_at DESC",
+                )
+                .bind(all)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(source, kind, message, occurrences, first, last, cleared)| $crate::store::Alarm {
+                        source,
+                        kind,
+                        message,
+                        occurrences: u64::try_from(occurrences).unwrap_or(0),
+                        first_raised_at: first,
+                        last_raised_at: last,
+                        cleared_at: cleared,
+                    })
+                    .collect())
+            }
+
             async fn list_quarantined_mail(
                 &self,
                 mailbox: &str,

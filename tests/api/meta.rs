@@ -8,6 +8,8 @@ use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use inbox::clock::Clock;
+
 use crate::both_engines;
 use crate::helpers::{spawn_app_with, AppOptions, Engine, TestApp};
 
@@ -336,4 +338,72 @@ async fn thousand_events(engine: Engine) {
 both_engines!(
     one_post_with_a_thousand_events_is_accepted_and_every_event_is_processed,
     thousand_events
+);
+
+async fn refused_token_raises_an_alarm(engine: Engine) {
+    // Arrange: Meta refuses the Page token once (code 190), then accepts it.
+    let (app, graph) = meta_app(engine).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v21.0/{PAGE}/messages")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": {"message": "Error validating access token: Session has expired",
+                      "type": "OAuthException", "code": 190, "error_subcode": 463,
+                      "fbtrace_id": "AbCdEf"}})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&graph)
+        .await;
+    let body = fixture("messenger-text.json");
+    let signature = signatures()["x_hub_signature_256"]["messenger-text.json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act: the acknowledgement is refused.
+    post_webhook(&app, body, Some(signature)).await;
+    app.run_webhooks().await;
+    app.run_pending_jobs().await;
+
+    // Assert: the message failed, an active alarm names the channel, the
+    // readiness probe shows it.
+    let alarms = app.store.list_alarms(false).await.unwrap();
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(alarms[0].source, "messenger");
+    assert_eq!(alarms[0].kind, "credentials_refused");
+    assert!(alarms[0].message.contains("190"), "{}", alarms[0].message);
+    assert!(!alarms[0].message.contains("page-token"));
+    let ready: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(ready["alarms"][0]["source"], "messenger");
+
+    // Act: an administrator renews the token; the message is sent again.
+    let failed = {
+        let (_, summary) = app
+            .store
+            .find_inbound(
+                Channel::Messenger,
+                &models::ExternalMessageId::parse(
+                    "m_-gYjDCTHcJJYsmHCM5r4tsP4Ar9zWnR5BJly0I6Jb2auxupA6Vaxo44tJPr0rAnezqTrOf13yrsd8N9Qe6FW",
+                )
+                .unwrap(),
+            )
+            .await
+            .unwrap()
+            .expect("the message is stored");
+        app.store.list_outbox(summary.id).await.unwrap()[0].clone()
+    };
+    assert_eq!(failed.state, OutboxState::Failed);
+    app.store
+        .requeue_outbox_job(failed.id, app.clock.as_ref().unwrap().now())
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+
+    // Assert: delivered, alarm cleared but kept as history.
+    assert!(app.store.list_alarms(false).await.unwrap().is_empty());
+    let history = app.store.list_alarms(true).await.unwrap();
+    assert!(history[0].cleared_at.is_some());
+}
+both_engines!(
+    a_refused_page_token_raises_an_alarm_that_the_next_delivery_clears,
+    refused_token_raises_an_alarm
 );
