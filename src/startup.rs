@@ -98,11 +98,14 @@ impl Application {
 
         let mut registry = ConnectorRegistry::default();
         let meta = settings.connectors.meta.clone().map(Arc::new);
+        let mut meta_client = None;
         if let Some(meta) = &meta {
-            let client = meta
-                .client()
-                .context("Failed to build the Meta Send API client")?;
-            registry.register(Arc::new(client));
+            let client = Arc::new(
+                meta.client()
+                    .context("Failed to build the Meta Send API client")?,
+            );
+            registry.register(Arc::clone(&client) as Arc<dyn Connector>);
+            meta_client = Some(client);
             tracing::info!(
                 pages = meta.pages.len(),
                 "Messenger and Instagram channel configured"
@@ -182,6 +185,7 @@ impl Application {
                 wakeup: Arc::clone(&webhook_wakeup),
                 lease: Duration::from_secs(w.classify_lease_secs),
                 idle: Duration::from_millis(w.classify_poll_interval_ms),
+                attachments: meta_client.clone().filter(|_| meta.fetch_attachments),
             })
         });
         let mailboxes = email

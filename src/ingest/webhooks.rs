@@ -8,11 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors::meta::{parse_webhook, MetaEvent, MetaSettings};
+use connectors::meta::{parse_webhook, MetaClient, MetaEvent, MetaSettings};
+use models::AttachmentContent;
 use models::{
     ChannelIdentity, ExternalMessageId, InboundMessage, Language, MessageKind, ReferencePrefix,
     ThreadHints,
 };
+use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +24,10 @@ use crate::store::{Store, StoreError, StoredWebhook};
 
 /// The source name of Meta webhook bodies.
 pub const META_SOURCE: &str = "meta";
+
+/// Largest attachment downloaded from Meta's CDN: Meta's own limit for a
+/// file sent in a conversation.
+const MAX_FETCHED_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
 
 /// After this many failed processing attempts a body is set aside with its
 /// error for an operator, instead of being retried forever.
@@ -38,6 +44,7 @@ pub struct WebhookWorker {
     wakeup: Arc<Notify>,
     lease: Duration,
     idle: Duration,
+    attachments: Option<Arc<MetaClient>>,
 }
 
 /// Builds a [`WebhookWorker`].
@@ -58,6 +65,9 @@ pub struct WebhookWorkerParts {
     pub lease: Duration,
     /// Poll interval when idle.
     pub idle: Duration,
+    /// Downloads attachments before their links expire, when
+    /// `fetch_attachments` is on; `None` keeps only the links.
+    pub attachments: Option<Arc<MetaClient>>,
 }
 
 /// How a step ended.
@@ -81,7 +91,52 @@ impl WebhookWorker {
             wakeup: parts.wakeup,
             lease: parts.lease,
             idle: parts.idle,
+            attachments: parts.attachments,
         }
+    }
+
+    /// Replaces the CDN links of a new message's attachments by their bytes.
+    /// A link that fails (expired, too large, host down) stays a link, and
+    /// the message is taken in anyway: its text matters more than its photo.
+    async fn keep_attachments(&self, message: &mut InboundMessage) -> Result<(), IngestError> {
+        let Some(client) = &self.attachments else {
+            return Ok(());
+        };
+        let remote = message
+            .attachments
+            .iter()
+            .any(|a| matches!(a.content, AttachmentContent::Remote { .. }));
+        if !remote
+            || self
+                .store
+                .find_inbound(message.channel, &message.external_id)
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
+        for attachment in &mut message.attachments {
+            let AttachmentContent::Remote { url } = &attachment.content else {
+                continue;
+            };
+            match client
+                .fetch_attachment(url, MAX_FETCHED_ATTACHMENT_BYTES)
+                .await
+            {
+                Ok(fetched) => {
+                    attachment.size_bytes = Some(fetched.bytes.len() as u64);
+                    attachment.sha256 = Some(format!("{:x}", Sha256::digest(&fetched.bytes)));
+                    attachment.content_type = fetched.content_type;
+                    attachment.content = AttachmentContent::Inline {
+                        bytes: fetched.bytes,
+                    };
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "Attachment not downloaded; its link is kept");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Processes one batch of stored bodies.
@@ -136,7 +191,8 @@ impl WebhookWorker {
         let now = self.clock.now();
         for event in batch.events {
             match event {
-                MetaEvent::Message(message) => {
+                MetaEvent::Message(mut message) => {
+                    self.keep_attachments(&mut message.inbound).await?;
                     let outcome = self
                         .ingestor
                         .ingest(&message.inbound, None, &|_| (0, String::new()))

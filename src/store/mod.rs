@@ -473,6 +473,23 @@ pub struct Alarm {
     pub cleared_at: Option<DateTime<Utc>>,
 }
 
+/// One entry of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: `user:ID`, `citizen:CHANNEL`, `system`.
+    pub actor: String,
+    /// What, as `noun.verb` (`message.unsent`).
+    pub action: String,
+    /// On what: `KIND:ID` (`message:…`).
+    pub subject: String,
+    /// The state before, as JSON, when there was one.
+    pub before: Option<String>,
+    /// The state after, as JSON.
+    pub after: Option<String>,
+}
+
 /// The right to read one mailbox, held by one process at a time: an
 /// advisory lock on a dedicated connection (PostgreSQL) or a lease row
 /// (SQLite). Dropping it releases the lock (the lease simply runs out).
@@ -663,6 +680,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<Option<Box<dyn MailboxLock>>, StoreError>;
+
+    /// The audit entries about `subject`, oldest first.
+    async fn list_audit(&self, subject: &str) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Raises (or raises again) an alarm for administrators.
     async fn raise_alarm(

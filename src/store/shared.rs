@@ -1098,16 +1098,67 @@ macro_rules! impl_shared_store {
                 external_id: &models::ExternalMessageId,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, StoreError> {
-                let done = sqlx::query(
-                    "UPDATE messages SET deleted_at = COALESCE(deleted_at, $3)
-                     WHERE channel = $1 AND external_id = $2 AND direction = 'inbound'",
+                let mut tx = self.writer().begin().await?;
+                let found: Option<(String,)> = sqlx::query_as(
+                    "UPDATE messages SET deleted_at = $3
+                     WHERE channel = $1 AND external_id = $2 AND direction = 'inbound'
+                       AND deleted_at IS NULL
+                     RETURNING id",
                 )
                 .bind(channel.as_str())
                 .bind(external_id.as_ref())
                 .bind(now)
-                .execute(self.writer())
+                .fetch_optional(&mut *tx)
                 .await?;
-                Ok(done.rows_affected() > 0)
+                let Some((id,)) = found else {
+                    return Ok(false);
+                };
+                // The text stays for the record; the trace says who hid it and when.
+                sqlx::query(
+                    "INSERT INTO audit_log (id, at, actor, action, subject, before, after)
+                     VALUES ($1, $2, $3, 'message.unsent', $4, $5, $6)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(now)
+                .bind(format!("citizen:{channel}"))
+                .bind(format!("message:{id}"))
+                .bind(serde_json::json!({ "deleted_at": null }).to_string())
+                .bind(serde_json::json!({ "deleted_at": now }).to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn list_audit(
+                &self,
+                subject: &str,
+            ) -> Result<Vec<$crate::store::AuditEntry>, StoreError> {
+                let rows: Vec<(
+                    chrono::DateTime<chrono::Utc>,
+                    String,
+                    String,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                )> = sqlx::query_as(
+                    "SELECT at, actor, action, subject, before, after
+                     FROM audit_log WHERE subject = $1 ORDER BY at, id",
+                )
+                .bind(subject)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(at, actor, action, subject, before, after)| $crate::store::AuditEntry {
+                        at,
+                        actor,
+                        action,
+                        subject,
+                        before,
+                        after,
+                    })
+                    .collect())
             }
 
             async fn mailbox_position(

@@ -39,6 +39,10 @@ fn sign(body: &[u8]) -> String {
 }
 
 async fn meta_app(engine: Engine) -> (TestApp, MockServer) {
+    meta_app_with(engine, false).await
+}
+
+async fn meta_app_with(engine: Engine, fetch_attachments: bool) -> (TestApp, MockServer) {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("/v21.0/{PAGE}/messages")))
@@ -63,6 +67,7 @@ async fn meta_app(engine: Engine) -> (TestApp, MockServer) {
                 "graph_api_base": base,
                 "graph_api_version": "v21.0",
                 "pages": [{ "id": PAGE, "access_token": "page-token", "instagram_account_id": "17841400918273645" }],
+                "fetch_attachments": fetch_attachments,
             })).unwrap());
         })),
         ..AppOptions::default()
@@ -307,6 +312,14 @@ async fn batch_and_instagram(engine: Engine) {
         1,
         "an unsend is no new message"
     );
+    let trace = app
+        .store
+        .list_audit(&format!("message:{}", messages[0].id))
+        .await
+        .unwrap();
+    assert_eq!(trace.len(), 1, "{trace:?}");
+    assert_eq!(trace[0].action, "message.unsent");
+    assert_eq!(trace[0].actor, "citizen:instagram");
 }
 both_engines!(
     a_batch_of_events_and_instagram_messages_are_each_handled_as_their_kind,
@@ -406,4 +419,56 @@ async fn refused_token_raises_an_alarm(engine: Engine) {
 both_engines!(
     a_refused_page_token_raises_an_alarm_that_the_next_delivery_clears,
     refused_token_raises_an_alarm
+);
+
+async fn attachments_are_kept(engine: Engine) {
+    // Arrange: an image message whose CDN link points at the stand-in.
+    let (app, graph) = meta_app_with(engine, true).await;
+    let photo: Vec<u8> = [&[0xFF, 0xD8, 0xFF][..], b"nid-de-poule", &[0xFF, 0xD9]].concat();
+    Mock::given(method("GET"))
+        .and(path("/cdn/photo.jpg"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(photo.clone(), "image/jpeg"))
+        .mount(&graph)
+        .await;
+    let original = String::from_utf8(fixture("messenger-image.json")).unwrap();
+    let start = original.find("https:").unwrap();
+    let end = start + original[start..].find('"').unwrap();
+    let body = format!(
+        "{}{}{}",
+        &original[..start],
+        format!("{}/cdn/photo.jpg", graph.uri()).replace('/', "\\/"),
+        &original[end..]
+    )
+    .into_bytes();
+
+    // Act
+    let response = post_webhook(&app, body.clone(), Some(sign(&body))).await;
+    app.run_webhooks().await;
+
+    // Assert: the bytes are stored with their hash, not only the link.
+    assert_eq!(response.status(), 200);
+    let (_, thread) = app
+        .store
+        .find_inbound(
+            Channel::Messenger,
+            &models::ExternalMessageId::parse(
+                "m_Q_UgyqYamy41YcI3IcW1JjaIVEVXoRAzvyoGkaSdP_-1FRcc72L8nW0NIMQbJcC0ZgSCzkgsvL049gBCTZR1",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the image message is stored");
+    let messages = app.store.list_messages(thread.id).await.unwrap();
+    let attachment = &messages[0].attachments[0];
+    assert_eq!(attachment.content_type, "image/jpeg");
+    assert_eq!(attachment.size_bytes, Some(photo.len() as u64));
+    assert_eq!(
+        attachment.sha256.as_deref(),
+        Some(format!("{:x}", <Sha256 as sha2::Digest>::digest(&photo)).as_str())
+    );
+}
+both_engines!(
+    with_fetch_attachments_on_an_image_is_downloaded_and_stored_with_its_hash,
+    attachments_are_kept
 );

@@ -473,3 +473,46 @@ both_engines!(
     rows_waiting_for_a_channel_are_queued_once_the_channel_exists,
     waiting_rows
 );
+
+async fn audit_log_is_append_only(engine: Engine) {
+    // Arrange
+    let db = TestDb::new(engine).await;
+    let store = db.store().await;
+    let insert = "INSERT INTO audit_log (id, at, actor, action, subject, before, after)
+                  VALUES ('a1', '2026-01-13T14:00:00Z', 'system', 'test.done', 'thread:x', NULL, '{}')";
+    let update = "UPDATE audit_log SET actor = 'someone else'";
+    let delete = "DELETE FROM audit_log";
+
+    // Act: add a row, then try to change and remove it.
+    let results: Vec<bool> = if engine == Engine::Sqlite {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        let mut out = Vec::new();
+        for sql in [insert, update, delete] {
+            out.push(sqlx::query(sql).execute(&mut conn).await.is_ok());
+        }
+        out
+    } else {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let insert = insert.replace(
+            "'2026-01-13T14:00:00Z'",
+            "TIMESTAMPTZ '2026-01-13T14:00:00Z'",
+        );
+        let mut out = Vec::new();
+        for sql in [insert.as_str(), update, delete] {
+            out.push(sqlx::query(sql).execute(&mut conn).await.is_ok());
+        }
+        out
+    };
+
+    // Assert: added, never changed, never removed.
+    assert_eq!(results, vec![true, false, false]);
+    let kept = store.list_audit("thread:x").await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].actor, "system");
+}
+both_engines!(
+    the_audit_log_takes_new_rows_and_refuses_changes_and_deletions,
+    audit_log_is_append_only
+);

@@ -1,0 +1,356 @@
+//! Messenger webhook benchmark (not a timed test: it measures and prints).
+//!
+//! Run: `cargo bench --bench meta_webhooks`.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `META_BENCH_SENDERS` | `64` | concurrent senders (Meta's delivery connections) |
+//! | `META_BENCH_EVENTS` | `20000` | signed POSTs, one citizen message each |
+//! | `META_BENCH_ENGINES` | `sqlite,postgres` | engines to run |
+//! | `META_BENCH_REPORT` | `1` | `0` leaves BENCHMARKS.md alone |
+//!
+//! For each engine, the real `Application` with its workers, as `inbox
+//! serve` runs it, the Send API pointed at a local stand-in answering
+//! success. N senders POST signed bodies, each one Messenger text message
+//! from a distinct citizen (a distinct PSID and `mid`); every answer must be
+//! 200, which the gateway sends once the body is stored. Figures: POSTs
+//! answered per second with p50/p99/max latency, then how long the webhook
+//! worker takes, from the first POST, to apply every stored event (one
+//! thread, one reference number and one queued acknowledgement each).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use hmac::{Hmac, Mac};
+use inbox::config::{Settings, TelemetrySettings};
+use inbox::startup::Application;
+use inbox::store::ConnectOptions;
+use secrecy::SecretString;
+use sha2::Sha256;
+use sqlx::Connection;
+
+const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+const BEGIN_MARKER: &str = "<!-- meta_webhooks:begin -->";
+const END_MARKER: &str = "<!-- meta_webhooks:end -->";
+const SECTION_HEADING: &str = "## Messenger webhooks";
+const PAGE: &str = "104827364519203";
+const APP_SECRET: &str = "bench-app-secret";
+const RUN_DEADLINE: Duration = Duration::from_secs(900);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn sign(body: &[u8]) -> anyhow::Result<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes())?;
+    mac.update(body);
+    Ok(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
+}
+
+fn event(run: &str, i: usize) -> Vec<u8> {
+    let psid = 7_300_000_000_000_000_u64 + i as u64;
+    serde_json::to_vec(&serde_json::json!({
+        "object": "page",
+        "entry": [{"id": PAGE, "time": 1_768_311_672_917_i64, "messaging": [{
+            "sender": {"id": psid.to_string()}, "recipient": {"id": PAGE},
+            "timestamp": 1_768_311_672_345_i64,
+            "message": {"mid": format!("m_{run}_{i}"),
+                        "text": format!("Bonjour, y’a un gros nid-de-poule en face du {i} rue des Pruches. Merci")}
+        }]}]
+    }))
+    .unwrap_or_default()
+}
+
+struct BenchDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl BenchDb {
+    async fn create(engine: &str) -> anyhow::Result<Self> {
+        if engine == "sqlite" {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+            let options = ConnectOptions {
+                create_if_missing: true,
+                ..ConnectOptions::default()
+            };
+            let store = inbox::store::connect(&SecretString::from(url.clone()), &options).await?;
+            store.migrate().await?;
+            return Ok(Self {
+                url,
+                _dir: Some(dir),
+                pg: None,
+            });
+        }
+        let server = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let name = format!("inbox_bench_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = sqlx::PgConnection::connect(&server).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            pg: Some((server.clone(), name)),
+        })
+    }
+
+    async fn pending_webhooks(&self) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL";
+        let (n,): (i64,) = if self.pg.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+            sqlx::query_as(SQL).fetch_one(&mut conn).await?
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+            sqlx::query_as(SQL).fetch_one(&mut conn).await?
+        };
+        Ok(n)
+    }
+
+    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
+        let (n,): (i64,) = if self.pg.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+            sqlx::query_as(sql).fetch_one(&mut conn).await?
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
+            sqlx::query_as(sql).fetch_one(&mut conn).await?
+        };
+        Ok(n)
+    }
+
+    async fn remove(self) -> anyhow::Result<()> {
+        if let Some((server, name)) = &self.pg {
+            let mut admin = sqlx::PgConnection::connect(server).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+struct Run {
+    engine: String,
+    answered: Duration,
+    latencies: Vec<Duration>,
+    applied: Duration,
+    threads: i64,
+    acks: i64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64) * p).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn run_engine(engine: &str, senders: usize, events: usize) -> anyhow::Result<Run> {
+    let graph = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"recipient_id": "1", "message_id": "m_sent"})),
+        )
+        .mount(&graph)
+        .await;
+    let db = BenchDb::create(engine).await?;
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".into();
+    settings.database.url = SecretString::from(db.url.clone());
+    settings.connectors.meta = Some(serde_json::from_value(serde_json::json!({
+        "app_secret": APP_SECRET,
+        "verify_token": "bench",
+        "graph_api_base": graph.uri(),
+        "graph_api_version": "v21.0",
+        "pages": [{ "id": PAGE, "access_token": "bench-token" }],
+    }))?);
+    let app = Application::build(settings).await?;
+    let address = format!("http://127.0.0.1:{}/webhooks/meta", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let bodies: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
+        (0..events)
+            .map(|i| {
+                let body = event(&run, i);
+                let signature = sign(&body)?;
+                anyhow::Ok((body, signature))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(senders)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..senders {
+        let (client, address, bodies, next) = (
+            client.clone(),
+            address.clone(),
+            Arc::clone(&bodies),
+            Arc::clone(&next),
+        );
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((body, signature)) = bodies.get(i) else {
+                    return anyhow::Ok(latencies);
+                };
+                let sent = Instant::now();
+                let response = client
+                    .post(&address)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                if response.status() != 200 {
+                    bail!("POST answered {}", response.status());
+                }
+                latencies.push(sent.elapsed());
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(events);
+    while let Some(done) = tasks.join_next().await {
+        latencies.extend(done??);
+    }
+    let answered = started.elapsed();
+    let applied = loop {
+        if started.elapsed() > RUN_DEADLINE {
+            bail!("{engine}: events not applied after {RUN_DEADLINE:?}");
+        }
+        if db.pending_webhooks().await? == 0 {
+            break started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let threads = db.count("SELECT count(*) FROM threads").await?;
+    let acks = db
+        .count("SELECT count(*) FROM outbox WHERE kind = 'acknowledgement'")
+        .await?;
+    let _ = stop.send(());
+    server.await??;
+    db.remove().await?;
+    latencies.sort_unstable();
+    Ok(Run {
+        engine: engine.to_owned(),
+        answered,
+        latencies,
+        applied,
+        threads,
+        acks,
+    })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn write_report(block: &str) -> anyhow::Result<()> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = format!("{BEGIN_MARKER}\n{}\n{END_MARKER}", block.trim_end());
+    let updated = match (text.find(BEGIN_MARKER), text.find(END_MARKER)) {
+        (Some(begin), Some(end)) if begin < end => format!(
+            "{}{generated}{}",
+            &text[..begin],
+            &text[end + END_MARKER.len()..]
+        ),
+        _ => format!("{}\n\n{SECTION_HEADING}\n\n{generated}\n", text.trim_end()),
+    };
+    std::fs::write(&path, updated).context("Failed to write BENCHMARKS.md")
+}
+
+fn main() -> anyhow::Result<()> {
+    let senders: usize = env_or("META_BENCH_SENDERS", 64)?;
+    let events: usize = env_or("META_BENCH_EVENTS", 20_000)?;
+    let engines: String = env_or("META_BENCH_ENGINES", "sqlite,postgres".to_owned())?;
+    let report: u8 = env_or("META_BENCH_REPORT", 1)?;
+    inbox::telemetry::init(&TelemetrySettings {
+        filter: "warn".to_owned(),
+        ..TelemetrySettings::default()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut runs = Vec::new();
+        for engine in engines.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let run = run_engine(engine, senders, events).await?;
+            println!(
+                "{engine}: answered in {:?}, applied in {:?}",
+                run.answered, run.applied
+            );
+            runs.push(run);
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Command: `META_BENCH_SENDERS={senders} META_BENCH_EVENTS={events} cargo bench --bench meta_webhooks`\n"
+        );
+        let _ = writeln!(
+            out,
+            "Run {} on a {}-core machine, release build; senders, gateway (workers on) and the Send API stand-in share the cores.\n",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+            std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        );
+        let _ = writeln!(out, "| engine | POSTs | answered/s | p50 | p99 | max | all events applied after | applied/s |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for run in &runs {
+            let _ = writeln!(
+                out,
+                "| {} | {events} | {:.0} | {} | {} | {} | {:.1} s | {:.0} |",
+                run.engine,
+                events as f64 / run.answered.as_secs_f64(),
+                ms(percentile(&run.latencies, 0.50)),
+                ms(percentile(&run.latencies, 0.99)),
+                ms(percentile(&run.latencies, 1.0)),
+                run.applied.as_secs_f64(),
+                events as f64 / run.applied.as_secs_f64(),
+            );
+        }
+        for run in &runs {
+            let _ = writeln!(
+                out,
+                "\n{}: {} threads and {} acknowledgements for {events} events ({}).",
+                run.engine,
+                run.threads,
+                run.acks,
+                if run.threads == events as i64 && run.acks == events as i64 {
+                    "one each"
+                } else {
+                    "**mismatch**"
+                }
+            );
+        }
+        print!("{out}");
+        if report != 0 {
+            write_report(&out)?;
+        }
+        anyhow::Ok(())
+    })
+}
