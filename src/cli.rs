@@ -49,6 +49,22 @@ pub enum Command {
         #[command(subcommand)]
         action: EmailAction,
     },
+    /// Staff accounts.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Personal API tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Supervisors' decisions on flagged messages, one JSON line each
+    /// (`{"message_id","text","decision","kind","decided_at"}`), to retrain
+    /// the classifier with.
+    ExportLabels,
     /// Conditions an administrator must act on (refused channel
     /// credentials), one JSON line each; active ones only unless `--all`.
     Alarms {
@@ -61,6 +77,40 @@ pub enum Command {
         /// What to do with the outbox.
         #[command(subcommand)]
         action: OutboxAction,
+    },
+}
+
+/// `inbox user …`
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account; the password is read from the first line of stdin.
+    Add {
+        /// Work email, the login.
+        #[arg(long)]
+        email: String,
+        /// agent, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// Name shown to colleagues.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from stdin (required: never on the command line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `inbox token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a personal API token for an account and print it once on stdout.
+    Create {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long)]
+        label: Option<String>,
     },
 }
 
@@ -219,6 +269,80 @@ impl Cli {
                         Err(e) => serde_json::json!({ "file": name, "error": e.to_string() }),
                     };
                     println!("{line}");
+                }
+                Ok(())
+            }
+            Command::User {
+                action:
+                    UserAction::Add {
+                        email,
+                        role,
+                        name,
+                        password_stdin,
+                    },
+            } => {
+                let role: crate::auth::Role = role.parse().map_err(anyhow::Error::msg)?;
+                let email = models::EmailAddress::parse(&email)
+                    .map_err(|e| anyhow::anyhow!("{email:?} is not a valid email address: {e}"))?;
+                if !password_stdin {
+                    anyhow::bail!("Give the password on stdin with --password-stdin");
+                }
+                let mut password = String::new();
+                std::io::stdin()
+                    .read_line(&mut password)
+                    .context("Failed to read the password from stdin")?;
+                let password = password.trim_end_matches(['\r', '\n']);
+                if password.chars().count() < crate::auth::MIN_PASSWORD_CHARS {
+                    anyhow::bail!(
+                        "The password must have at least {} characters",
+                        crate::auth::MIN_PASSWORD_CHARS
+                    );
+                }
+                let store = connect_store(&settings).await?;
+                let id = uuid::Uuid::now_v7().to_string();
+                let created = store
+                    .create_user(&crate::store::workspace::NewUser {
+                        id: id.clone(),
+                        email: email.as_ref().to_owned(),
+                        display_name: name,
+                        role,
+                        password_hash: crate::auth::hash_password(password)?,
+                        at: chrono::Utc::now(),
+                    })
+                    .await;
+                match created {
+                    Ok(()) => {}
+                    Err(crate::store::StoreError::Conflict { .. }) => {
+                        anyhow::bail!("An account with this email already exists")
+                    }
+                    Err(e) => return Err(e).context("Failed to create the account"),
+                }
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": id, "email": email.as_ref(), "role": role })
+                );
+                Ok(())
+            }
+            Command::Token {
+                action: TokenAction::Create { email, label },
+            } => {
+                let store = connect_store(&settings).await?;
+                let (user, _) = store
+                    .user_by_email(&email)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("No active account has the email {email:?}"))?;
+                let (token, hash) = crate::auth::new_token();
+                store
+                    .create_token(&user.id, &hash, label.as_deref(), chrono::Utc::now())
+                    .await
+                    .context("Failed to save the token")?;
+                println!("{token}");
+                Ok(())
+            }
+            Command::ExportLabels => {
+                let store = connect_store(&settings).await?;
+                for example in store.labelled_examples().await? {
+                    println!("{}", serde_json::to_string(&example)?);
                 }
                 Ok(())
             }

@@ -2,6 +2,7 @@
 //! HTTP (webhooks, API, public pages) and CLI, wired together. `main.rs` is a
 //! thin shell over [`cli`]; tests and tools reach everything from here.
 
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,3 +15,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod workspace;

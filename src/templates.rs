@@ -36,6 +36,10 @@ const SHIPPED: &[(&str, &str)] = &[
         "fr/reply_email.subject.txt",
         include_str!("../templates/fr/reply_email.subject.txt"),
     ),
+    (
+        "fr/transfer_notice.txt",
+        include_str!("../templates/fr/transfer_notice.txt"),
+    ),
     ("fr/form.html", include_str!("../templates/fr/form.html")),
     (
         "fr/form_confirmation.html",
@@ -64,6 +68,10 @@ const SHIPPED: &[(&str, &str)] = &[
     (
         "en/reply_email.subject.txt",
         include_str!("../templates/en/reply_email.subject.txt"),
+    ),
+    (
+        "en/transfer_notice.txt",
+        include_str!("../templates/en/transfer_notice.txt"),
     ),
     ("en/form.html", include_str!("../templates/en/form.html")),
     (

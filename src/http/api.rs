@@ -42,6 +42,33 @@ pub async fn read_body(req: Request, limit: usize) -> Result<Bytes, ApiError> {
         })
 }
 
+/// Reads a JSON body into `T`: the content type must be JSON, the body
+/// within `limit`, valid UTF-8 and valid for `T` (unknown fields refused).
+pub async fn json_body<T: serde::de::DeserializeOwned>(
+    req: Request,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        });
+    }
+    let body = read_body(req, limit).await?;
+    if std::str::from_utf8(&body).is_err() {
+        return Err(ApiError::BadRequest {
+            code: "invalid_utf8",
+            args: Vec::new(),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| json_error(&e))
+}
+
 fn json_error(error: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match error.classify() {

@@ -6,6 +6,7 @@
 mod api;
 mod forms;
 mod health;
+mod threads;
 mod web;
 mod webhooks;
 
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(web::router())
         .merge(api::router())
+        .merge(threads::router())
         .merge(webhooks::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

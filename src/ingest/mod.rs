@@ -567,6 +567,46 @@ impl Ingestor {
         Ok(id)
     }
 
+    /// An outbound message an agent wrote (a reply, a transfer notice) to
+    /// `recipient`, who wrote on `inbound_channel`: sent on the channel that
+    /// answers it, with the gateway's outbox settings, waiting when that
+    /// channel has no sender yet.
+    #[allow(clippy::too_many_arguments)]
+    pub fn agent_outbound(
+        &self,
+        thread_id: ThreadId,
+        inbound_channel: Channel,
+        kind: OutboundKind,
+        recipient: ChannelIdentity,
+        language: models::Language,
+        reference: Option<&ReferenceNumber>,
+        payload: OutboxPayload,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> NewOutbox {
+        let id = OutboxId::generate();
+        let channel = reply_channel(inbound_channel);
+        NewOutbox {
+            id,
+            thread_id,
+            cause_message_id: None,
+            channel,
+            kind,
+            recipient,
+            language,
+            rfc_message_id: (channel == Channel::Email)
+                .then(|| self.outbound_message_id(id, reference))
+                .flatten(),
+            payload,
+            state: if self.sending_channels.contains(&channel) {
+                OutboxState::Pending
+            } else {
+                OutboxState::WaitingChannel
+            },
+            max_attempts: self.outbox_max_attempts,
+            at: now,
+        }
+    }
+
     /// A stable Message-ID for an outbound email: the reference (so a
     /// returned header names the request) and the outbox id (unique, and the
     /// same on every retry).

@@ -11,6 +11,7 @@ pub mod postgres;
 mod rows;
 mod shared;
 pub mod sqlite;
+pub mod workspace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -339,6 +340,13 @@ pub struct ThreadRecord {
     pub created_at: DateTime<Utc>,
     /// Last activity.
     pub last_message_at: DateTime<Utc>,
+    /// When the citizen last wrote (chat reply windows count from it).
+    pub last_citizen_message_at: Option<DateTime<Utc>>,
+    /// The agent it is assigned to, when it is.
+    pub assignee_id: Option<String>,
+    /// Bumped by every change: a write names the version it read, and a
+    /// stale one is refused instead of silently overwriting a colleague.
+    pub version: i64,
 }
 
 /// Direction of a stored message.
@@ -490,6 +498,21 @@ pub struct AuditEntry {
     pub after: Option<String>,
 }
 
+/// Whom an agent's reply goes to: the citizen's latest message in a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTarget {
+    /// The citizen's identity on that channel.
+    pub identity: ChannelIdentity,
+    /// The channel the message came in on.
+    pub channel: Channel,
+    /// Its Message-ID (email), for In-Reply-To.
+    pub rfc_message_id: Option<RfcMessageId>,
+    /// Its language.
+    pub language: Language,
+    /// The citizen's name, when known.
+    pub name: Option<String>,
+}
+
 /// The right to read one mailbox, held by one process at a time: an
 /// advisory lock on a dedicated connection (PostgreSQL) or a lease row
 /// (SQLite). Dropping it releases the lock (the lease simply runs out).
@@ -504,7 +527,7 @@ pub trait MailboxLock: Send {
 
 /// The persistence interface of the gateway.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: workspace::Workspace + Send + Sync + 'static {
     /// Which engine this is.
     fn engine(&self) -> Engine;
 
@@ -845,6 +868,50 @@ pub trait StoreTx: Send {
         error: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Takes a thread for a change (a row lock on PostgreSQL; SQLite's
+    /// single writer already serialises) and returns it as it is now.
+    async fn lock_thread(&mut self, id: ThreadId) -> Result<Option<ThreadRecord>, StoreError>;
+
+    /// Writes a thread's status, assignee and department if its version is
+    /// still `expected_version`, bumping it; `false` when someone changed
+    /// the thread in between (nothing is written).
+    async fn save_thread_fields(
+        &mut self,
+        id: ThreadId,
+        expected_version: i64,
+        status: ThreadStatus,
+        assignee_id: Option<&str>,
+        department: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Appends to the audit log.
+    async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// Adds an internal note; returns its id.
+    async fn insert_note(
+        &mut self,
+        thread: ThreadId,
+        author_id: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
+
+    /// Whom a reply in this thread goes to.
+    async fn reply_target(&mut self, thread: ThreadId) -> Result<Option<ReplyTarget>, StoreError>;
+
+    /// Records a supervisor's decision on a flagged message; `false` when
+    /// it was already decided. Returns the message's thread too.
+    async fn record_review_decision(
+        &mut self,
+        message: MessageId,
+        decision: &str,
+        kind: Option<&str>,
+        comment: &str,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(bool, ThreadId)>, StoreError>;
 
     /// Puts a thread back in the agents' queue (`AwaitingAgent`) without
     /// counting a citizen message, for news an agent must act on (a bounce).

@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Pool, Postgres};
 
 use super::shared::impl_shared_store;
+use super::workspace::impl_workspace;
 use super::{ConnectOptions, Engine, MailboxLock, StoreError};
 
 const ENGINE: Engine = Engine::Postgres;
@@ -170,3 +171,16 @@ impl MailboxLock for PgMailboxLock {
 }
 
 impl_shared_store!(PostgresStore, PostgresTx, Postgres);
+impl_workspace!(PostgresStore);
+
+/// Threads with a message matching the words bound at `$Q`: French
+/// stemming, accents ignored (the expression of the `messages_search` index).
+const SEARCH_SQL: &str = "SELECT m.thread_id FROM messages m
+     WHERE to_tsvector('french', inbox_unaccent(coalesce(m.subject, '') || ' ' || m.body_text))
+           @@ plainto_tsquery('french', inbox_unaccent($Q))";
+
+/// What someone typed, as the words of a `plainto_tsquery`.
+fn search_term(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(500).collect())
+}

@@ -74,6 +74,9 @@ pub(super) struct ThreadRow {
     pub language: String,
     pub created_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
+    pub last_citizen_message_at: Option<DateTime<Utc>>,
+    pub assignee_id: Option<String>,
+    pub version: i64,
 }
 
 impl TryFrom<ThreadRow> for ThreadRecord {
@@ -98,6 +101,9 @@ impl TryFrom<ThreadRow> for ThreadRecord {
             language: parse_language(&row.language)?,
             created_at: row.created_at,
             last_message_at: row.last_message_at,
+            last_citizen_message_at: row.last_citizen_message_at,
+            assignee_id: row.assignee_id,
+            version: row.version,
         })
     }
 }
@@ -402,5 +408,44 @@ impl TryFrom<OutboxRecordRow> for OutboxRecord {
             created_at: row.created_at,
             sent_at: row.sent_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ThreadListRow {
+    pub id: String,
+    pub reference: Option<String>,
+    pub channel: String,
+    pub status: String,
+    pub topic: Option<String>,
+    pub department: Option<String>,
+    pub flagged: bool,
+    pub assignee_id: Option<String>,
+    pub display_name: Option<String>,
+    pub subject: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+    pub last_citizen_message_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+impl From<ThreadListRow> for super::workspace::ThreadListItem {
+    fn from(row: ThreadListRow) -> Self {
+        Self {
+            id: row.id,
+            reference: row.reference,
+            channel: row.channel,
+            status: row.status,
+            topic: row.topic,
+            department: row.department,
+            flagged: row.flagged,
+            assignee_id: row.assignee_id,
+            contact_name: row.display_name,
+            subject: row.subject,
+            created_at: row.created_at,
+            last_message_at: row.last_message_at,
+            last_citizen_message_at: row.last_citizen_message_at,
+            version: row.version,
+        }
     }
 }

@@ -538,6 +538,156 @@ macro_rules! impl_shared_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn lock_thread(
+                &mut self,
+                id: models::ThreadId,
+            ) -> Result<Option<$crate::store::ThreadRecord>, StoreError> {
+                let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
+                    "UPDATE threads SET version = version WHERE id = $1
+                     RETURNING id, reference, contact_id, channel, category, subject, status, topic,
+                               department, flagged, language, created_at, last_message_at,
+                               last_citizen_message_at, assignee_id, version",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn save_thread_fields(
+                &mut self,
+                id: models::ThreadId,
+                expected_version: i64,
+                status: models::ThreadStatus,
+                assignee_id: Option<&str>,
+                department: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE threads
+                     SET status = $3, assignee_id = $4, department = $5, updated_at = $6,
+                         version = version + 1
+                     WHERE id = $1 AND version = $2",
+                )
+                .bind(id.to_string())
+                .bind(expected_version)
+                .bind(status.as_str())
+                .bind(assignee_id)
+                .bind(department)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn append_audit(
+                &mut self,
+                entry: &$crate::store::AuditEntry,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_log (id, at, actor, action, subject, before, after)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(entry.at)
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(&entry.subject)
+                .bind(entry.before.as_deref())
+                .bind(entry.after.as_deref())
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_note(
+                &mut self,
+                thread: models::ThreadId,
+                author_id: &str,
+                body: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<String, StoreError> {
+                let id = uuid::Uuid::now_v7().to_string();
+                sqlx::query(
+                    "INSERT INTO thread_notes (id, thread_id, author_id, body, created_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&id)
+                .bind(thread.to_string())
+                .bind(author_id)
+                .bind(body)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(id)
+            }
+
+            async fn reply_target(
+                &mut self,
+                thread: models::ThreadId,
+            ) -> Result<Option<$crate::store::ReplyTarget>, StoreError> {
+                let row: Option<(String, String, String, Option<String>, String, Option<String>)> =
+                    sqlx::query_as(
+                        "SELECT m.sender_kind, m.sender_key, m.channel, m.rfc_message_id, m.language,
+                                c.display_name
+                         FROM messages m JOIN contacts c ON c.id = m.contact_id
+                         WHERE m.thread_id = $1 AND m.direction = 'inbound' AND m.kind = 'citizen'
+                         ORDER BY m.received_at DESC, m.id DESC LIMIT 1",
+                    )
+                    .bind(thread.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                let Some((kind, key, channel, rfc, language, name)) = row else {
+                    return Ok(None);
+                };
+                Ok(Some($crate::store::ReplyTarget {
+                    identity: models::ChannelIdentity::from_parts(&kind, &key)
+                        .map_err(|e| StoreError::Internal(e.into()))?,
+                    channel: channel
+                        .parse()
+                        .map_err(|e: models::ChannelError| StoreError::Internal(e.into()))?,
+                    rfc_message_id: rfc.and_then(|r| models::RfcMessageId::parse(&r).ok()),
+                    language: if language == "en" { models::Language::En } else { models::Language::Fr },
+                    name,
+                }))
+            }
+
+            async fn record_review_decision(
+                &mut self,
+                message: models::MessageId,
+                decision: &str,
+                kind: Option<&str>,
+                comment: &str,
+                user_id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<(bool, models::ThreadId)>, StoreError> {
+                let thread: Option<(String,)> = sqlx::query_as(
+                    "SELECT m.thread_id FROM messages m JOIN classifications c ON c.message_id = m.id
+                     WHERE m.id = $1 AND c.abuse_verdict IN ('abusive', 'to_verify')",
+                )
+                .bind(message.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                let Some((thread,)) = thread else {
+                    return Ok(None);
+                };
+                let thread = models::ThreadId::parse(&thread).map_err(|e| StoreError::Internal(e.into()))?;
+                let done = sqlx::query(
+                    "INSERT INTO review_decisions (message_id, decision, kind, comment, decided_by, decided_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(message.to_string())
+                .bind(decision)
+                .bind(kind)
+                .bind(comment)
+                .bind(user_id)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(Some((done.rows_affected() == 1, thread)))
+            }
+
             async fn raise_thread(
                 &mut self,
                 id: models::ThreadId,
@@ -646,7 +796,8 @@ macro_rules! impl_shared_store {
             ) -> Result<$crate::store::ThreadRecord, StoreError> {
                 let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
                     "SELECT id, reference, contact_id, channel, category, subject, status, topic,
-                            department, flagged, language, created_at, last_message_at
+                            department, flagged, language, created_at, last_message_at,
+                            last_citizen_message_at, assignee_id, version
                      FROM threads WHERE id = $1",
                 )
                 .bind(id.to_string())
@@ -661,7 +812,8 @@ macro_rules! impl_shared_store {
             ) -> Result<Option<$crate::store::ThreadRecord>, StoreError> {
                 let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
                     "SELECT id, reference, contact_id, channel, category, subject, status, topic,
-                            department, flagged, language, created_at, last_message_at
+                            department, flagged, language, created_at, last_message_at,
+                            last_citizen_message_at, assignee_id, version
                      FROM threads WHERE reference = $1",
                 )
                 .bind(reference.to_string())

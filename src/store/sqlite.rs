@@ -13,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Pool, Sqlite};
 
 use super::shared::impl_shared_store;
+use super::workspace::impl_workspace;
 use super::{ConnectOptions, Engine, MailboxLock, StoreError};
 
 const ENGINE: Engine = Engine::Sqlite;
@@ -191,3 +192,13 @@ impl MailboxLock for SqliteMailboxLease {
 }
 
 impl_shared_store!(SqliteStore, SqliteTx, Sqlite);
+impl_workspace!(SqliteStore);
+
+/// Threads with a message matching the FTS5 query bound at `$Q`.
+const SEARCH_SQL: &str = "SELECT m.thread_id FROM messages m
+     WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $Q)";
+
+/// What someone typed, as an FTS5 query.
+fn search_term(text: &str) -> Option<String> {
+    super::workspace::fts5_query(text)
+}

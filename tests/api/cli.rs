@@ -99,3 +99,83 @@ fn classify_reads_json_lines_and_reports_bad_lines_without_stopping() {
         "the bad line is named on stderr"
     );
 }
+
+fn inbox_with_stdin(db_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_inbox"))
+        .args(args)
+        .env_remove("INBOX_CONFIG")
+        .env("INBOX_DATABASE__URL", db_url)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run inbox");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_add_and_token_create_give_a_working_token_of_the_role() {
+    // Arrange
+    let db = crate::helpers::TestDb::new(crate::helpers::Engine::Sqlite).await;
+    let store = db.store().await;
+    let add = [
+        "user",
+        "add",
+        "--email",
+        "Chef@SainteJulie.ca",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+    ];
+
+    // Act
+    let short = inbox_with_stdin(&db.url, &add, "court\n");
+    let created = inbox_with_stdin(&db.url, &add, "une phrase de passe assez longue\n");
+    let duplicate = inbox_with_stdin(&db.url, &add, "une autre phrase assez longue\n");
+    let token = inbox_with_stdin(
+        &db.url,
+        &["token", "create", "--email", "chef@saintejulie.ca"],
+        "",
+    );
+    let unknown = inbox_with_stdin(
+        &db.url,
+        &["token", "create", "--email", "personne@saintejulie.ca"],
+        "",
+    );
+
+    // Assert
+    assert!(!short.status.success());
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+    assert!(!unknown.status.success());
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+    let user = store
+        .user_by_token(&inbox::auth::token_hash(&token))
+        .await
+        .unwrap()
+        .expect("the printed token works");
+    assert_eq!(user.role, inbox::auth::Role::Supervisor);
+    assert_eq!(user.email, "chef@saintejulie.ca");
+    let (_, hash) = store
+        .user_by_email("chef@saintejulie.ca")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(inbox::auth::verify_password(
+        "une phrase de passe assez longue",
+        &hash
+    ));
+}

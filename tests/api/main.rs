@@ -19,3 +19,4 @@ mod meta;
 mod outbox;
 mod store_contract;
 mod threading;
+mod workspace;

@@ -1,0 +1,64 @@
+-- The agents' and supervisors' workspace: staff accounts and their API
+-- tokens, thread assignment, internal notes, and supervisors' decisions on
+-- flagged messages. Inbox listing indexes.
+
+CREATE TABLE users (
+    id             TEXT PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,
+    display_name   TEXT,
+    role           TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    failed_logins  INTEGER NOT NULL DEFAULT 0,
+    locked_until   TEXT,
+    created_at     TEXT NOT NULL,
+    disabled_at    TEXT
+) STRICT;
+
+-- Only the SHA-256 of a token is kept; the token itself is shown once.
+CREATE TABLE api_tokens (
+    id            TEXT PRIMARY KEY,
+    user_id       TEXT NOT NULL REFERENCES users(id),
+    token_hash    TEXT NOT NULL UNIQUE,
+    label         TEXT,
+    created_at    TEXT NOT NULL,
+    revoked_at    TEXT
+) STRICT;
+
+ALTER TABLE threads ADD COLUMN assignee_id TEXT REFERENCES users(id);
+CREATE INDEX threads_inbox ON threads(category, last_message_at, id);
+CREATE INDEX threads_inbox_status ON threads(category, status, last_message_at, id);
+
+CREATE TABLE thread_notes (
+    id          TEXT PRIMARY KEY,
+    thread_id   TEXT NOT NULL REFERENCES threads(id),
+    author_id   TEXT NOT NULL REFERENCES users(id),
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX thread_notes_thread ON thread_notes(thread_id, created_at);
+
+-- decision: 'confirmed' (kind: insult, threat, intimidation, harassment,
+-- hate) or 'dismissed' (a false positive).
+CREATE TABLE review_decisions (
+    message_id  TEXT PRIMARY KEY REFERENCES messages(id),
+    decision    TEXT NOT NULL,
+    kind        TEXT,
+    comment     TEXT NOT NULL DEFAULT '',
+    decided_by  TEXT NOT NULL REFERENCES users(id),
+    decided_at  TEXT NOT NULL
+) STRICT;
+
+-- Full-text search over messages, accent-insensitive ("deneigement" finds
+-- "déneigement"). Kept in step with messages by a trigger; messages are
+-- never rewritten, only marked deleted.
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    subject, body_text,
+    content = 'messages', content_rowid = 'rowid',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+BEGIN
+    INSERT INTO messages_fts (rowid, subject, body_text)
+    VALUES (new.rowid, new.subject, new.body_text);
+END;
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');

@@ -1,0 +1,380 @@
+//! The workspace's REST API (`/api/v1/threads`, `/api/v1/review`,
+//! `/api/v1/audit`) and its OpenAPI document. Every route but the document
+//! needs `Authorization: Bearer TOKEN`; a token acts with its owner's role.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use models::{AbuseKind, Channel, MessageId, ThreadId, ThreadStatus, Topic};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::json_body;
+use crate::auth::{Role, User};
+use crate::error::{ApiError, FieldProblem};
+use crate::state::AppState;
+use crate::store::workspace::{InboxCursor, InboxOrder, ThreadQuery};
+use crate::workspace::{self, Decision};
+
+/// Threads per page when the client does not say.
+const DEFAULT_PAGE: u32 = 50;
+/// The OpenAPI document of these routes.
+const OPENAPI: &str = include_str!("openapi.json");
+
+/// The workspace routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/threads", get(list_threads))
+        .route("/api/v1/threads/{id}", get(get_thread))
+        .route("/api/v1/threads/{id}/replies", post(reply))
+        .route("/api/v1/threads/{id}/notes", post(note))
+        .route("/api/v1/threads/{id}/assign", post(assign))
+        .route("/api/v1/threads/{id}/transfer", post(transfer))
+        .route("/api/v1/threads/{id}/status", post(status))
+        .route("/api/v1/review", get(review_queue))
+        .route("/api/v1/review/{message_id}", post(decide))
+        .route("/api/v1/audit", get(audit))
+}
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+fn invalid(field: &str) -> ApiError {
+    ApiError::Validation(vec![FieldProblem {
+        field: field.to_owned(),
+        code: "invalid_value".to_owned(),
+        args: Vec::new(),
+    }])
+}
+
+fn thread_id(text: &str) -> Result<ThreadId, ApiError> {
+    ThreadId::parse(text).map_err(|_| ApiError::NotFound)
+}
+
+/// Query parameters of `GET /api/v1/threads`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    channel: Option<String>,
+    topic: Option<String>,
+    status: Option<String>,
+    department: Option<String>,
+    assignee: Option<String>,
+    flagged: Option<bool>,
+    q: Option<String>,
+    order: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
+    format!("{}~{id}", at.timestamp_micros())
+}
+
+fn decode_cursor(text: &str) -> Option<InboxCursor> {
+    let (micros, id) = text.split_once('~')?;
+    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    ThreadId::parse(id).ok()?;
+    Some(InboxCursor {
+        at,
+        id: id.to_owned(),
+    })
+}
+
+async fn list_threads(
+    State(state): State<AppState>,
+    user: User,
+    Query(params): Query<ListParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let parse = |value: &Option<String>, field: &str| -> Result<Option<String>, ApiError> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) if v.len() > 200 => Err(invalid(field)),
+            Some(v) => Ok(Some(v.to_owned())),
+        }
+    };
+    let assignee = match parse(&params.assignee, "assignee")?.as_deref() {
+        None => None,
+        Some("me") => Some(user.id.clone()),
+        Some(email) => Some(
+            state
+                .store
+                .user_by_email(email)
+                .await?
+                .map(|(u, _)| u.id)
+                .ok_or_else(|| invalid("assignee"))?,
+        ),
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > 200 {
+        return Err(invalid("limit"));
+    }
+    let query = ThreadQuery {
+        channel: parse(&params.channel, "channel")?
+            .map(|c| c.parse::<Channel>().map_err(|_| invalid("channel")))
+            .transpose()?,
+        topic: parse(&params.topic, "topic")?
+            .map(|t| Topic::parse(&t).ok_or_else(|| invalid("topic")))
+            .transpose()?,
+        status: parse(&params.status, "status")?
+            .map(|s| ThreadStatus::parse(&s).ok_or_else(|| invalid("status")))
+            .transpose()?,
+        department: parse(&params.department, "department")?,
+        assignee,
+        flagged: params.flagged,
+        search: parse(&params.q, "q")?,
+        order: match parse(&params.order, "order")?.as_deref() {
+            None | Some("oldest") => InboxOrder::OldestFirst,
+            Some("newest") => InboxOrder::NewestFirst,
+            Some(_) => return Err(invalid("order")),
+        },
+        after: parse(&params.after, "after")?
+            .map(|c| decode_cursor(&c).ok_or_else(|| invalid("after")))
+            .transpose()?,
+        limit: limit + 1,
+    };
+    let mut threads = state.store.list_threads(&query).await?;
+    let next = if threads.len() > limit as usize {
+        threads.truncate(limit as usize);
+        threads
+            .last()
+            .map(|t| encode_cursor(t.last_message_at, &t.id))
+    } else {
+        None
+    };
+    Ok(Json(json!({ "threads": threads, "next": next })))
+}
+
+async fn get_thread(
+    State(state): State<AppState>,
+    _user: User,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = thread_id(&id)?;
+    let thread = match state.store.get_thread(id).await {
+        Ok(thread) => thread,
+        Err(crate::store::StoreError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let messages = state.store.list_messages(id).await?;
+    let notes = state.store.list_notes(id).await?;
+    let outbox = state.store.list_outbox(id).await?;
+    Ok(Json(json!({
+        "thread": {
+            "id": thread.id.to_string(),
+            "reference": thread.reference.map(|r| r.to_string()),
+            "channel": thread.channel.as_str(),
+            "status": thread.status.as_str(),
+            "topic": thread.topic.map(|t| t.as_str()),
+            "department": thread.department,
+            "flagged": thread.flagged,
+            "subject": thread.subject,
+            "assignee_id": thread.assignee_id,
+            "created_at": thread.created_at,
+            "last_message_at": thread.last_message_at,
+            "last_citizen_message_at": thread.last_citizen_message_at,
+            "version": thread.version,
+        },
+        "messages": messages,
+        "notes": notes,
+        "deliveries": outbox.iter().map(|o| json!({
+            "id": o.id.to_string(),
+            "channel": o.channel.as_str(),
+            "kind": o.kind.as_str(),
+            "state": o.state.as_str(),
+            "last_error": o.last_error,
+            "created_at": o.created_at,
+            "sent_at": o.sent_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TextBody {
+    body: String,
+    version: Option<i64>,
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let id = thread_id(&id)?;
+    let body: TextBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let outbox_id = workspace::reply(&state, &user, id, &body.body, body.version).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "outbox_id": outbox_id })),
+    )
+        .into_response())
+}
+
+async fn note(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let id = thread_id(&id)?;
+    let body: TextBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let note_id = workspace::add_note(&state, &user, id, &body.body).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": note_id }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    /// An account's email, `me`, or null to unassign.
+    assignee: Option<String>,
+    version: Option<i64>,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = thread_id(&id)?;
+    let body: AssignBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let email = match body.assignee.as_deref() {
+        Some("me") => Some(user.email.clone()),
+        other => other.map(ToOwned::to_owned),
+    };
+    workspace::assign(&state, &user, id, email.as_deref(), body.version).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    department: String,
+    request_type: Option<String>,
+    version: Option<i64>,
+}
+
+async fn transfer(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = thread_id(&id)?;
+    let body: TransferBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let notice = workspace::transfer(
+        &state,
+        &user,
+        id,
+        &body.department,
+        body.request_type.as_deref(),
+        body.version,
+    )
+    .await?;
+    Ok(Json(json!({ "notice_outbox_id": notice })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+    version: Option<i64>,
+}
+
+async fn status(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = thread_id(&id)?;
+    let body: StatusBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let status = ThreadStatus::parse(&body.status).ok_or_else(|| invalid("status"))?;
+    workspace::set_status(&state, &user, id, status, body.version).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+async fn review_queue(
+    State(state): State<AppState>,
+    user: User,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(Role::Supervisor)?;
+    let items = state.store.review_queue(200).await?;
+    Ok(Json(json!({ "messages": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    /// `confirm` or `dismiss`.
+    decision: String,
+    /// For `confirm`: insult, threat, intimidation, harassment or hate.
+    kind: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    user: User,
+    Path(message_id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(Role::Supervisor)?;
+    let message = MessageId::parse(&message_id).map_err(|_| ApiError::NotFound)?;
+    let body: DecisionBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let decision = match body.decision.as_str() {
+        "confirm" => Decision::Confirm(
+            body.kind
+                .as_deref()
+                .and_then(AbuseKind::parse)
+                .ok_or_else(|| invalid("kind"))?,
+        ),
+        "dismiss" => Decision::Dismiss,
+        _ => return Err(invalid("decision")),
+    };
+    workspace::decide(&state, &user, message, decision, &body.comment).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    subject: String,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    user: User,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    user.require(Role::Supervisor)?;
+    let entries = state.store.list_audit(&params.subject).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_refused() {
+        let at = DateTime::from_timestamp_micros(1_768_311_672_345_678).unwrap();
+        let id = ThreadId::generate().to_string();
+        let cursor = decode_cursor(&encode_cursor(at, &id)).unwrap();
+        assert_eq!((cursor.at, cursor.id), (at, id));
+        assert!(decode_cursor("12~not-an-id").is_none());
+        assert!(decode_cursor("abc").is_none());
+    }
+}

@@ -1,0 +1,464 @@
+//! What agents and supervisors do to a thread, written once over the
+//! store's transaction primitives: each action takes the thread, checks the
+//! version the person saw (a stale one is a conflict, never a silent
+//! overwrite), writes its change, any message it sends to the citizen (in
+//! the outbox) and its audit entry in one transaction.
+
+use chrono::{DateTime, Utc};
+use models::{AbuseKind, Channel, MessageId, OutboundKind, ThreadId, ThreadStatus};
+use serde_json::json;
+
+use crate::auth::{Role, User};
+use crate::error::{ApiError, FieldProblem};
+use crate::state::AppState;
+use crate::store::{AuditEntry, OutboxPayload, StoreTx, ThreadRecord};
+
+/// Longest text an agent may send or note, in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+/// Meta's window for a human agent's reply after the citizen's last message.
+const CHAT_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
+/// A field problem with its catalogue code.
+fn invalid(field: &str, code: &str) -> ApiError {
+    ApiError::Validation(vec![FieldProblem {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        args: Vec::new(),
+    }])
+}
+
+/// Checks an agent's text: present, not blank, within the limit.
+///
+/// # Errors
+/// A 422 naming `field`.
+pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
+        return Err(invalid(field, "field_blank"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::Validation(vec![FieldProblem {
+            field: field.to_owned(),
+            code: "field_too_long".to_owned(),
+            args: vec![("max", MAX_TEXT_CHARS.to_string())],
+        }]));
+    }
+    Ok(())
+}
+
+/// The thread as it is, locked for the change, if its version is `seen`.
+async fn take(
+    tx: &mut dyn StoreTx,
+    id: ThreadId,
+    seen: Option<i64>,
+) -> Result<ThreadRecord, ApiError> {
+    let thread = tx.lock_thread(id).await?.ok_or(ApiError::NotFound)?;
+    if seen.is_some_and(|v| v != thread.version) {
+        return Err(ApiError::Conflict { code: "conflict" });
+    }
+    Ok(thread)
+}
+
+fn audit(
+    user: &User,
+    action: &str,
+    thread: ThreadId,
+    before: serde_json::Value,
+    after: serde_json::Value,
+    at: DateTime<Utc>,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: user.actor(),
+        action: action.to_owned(),
+        subject: format!("thread:{thread}"),
+        before: Some(before.to_string()),
+        after: Some(after.to_string()),
+    }
+}
+
+/// Writes the thread's fields as `status`, `assignee`, `department`.
+async fn save(
+    tx: &mut dyn StoreTx,
+    thread: &ThreadRecord,
+    status: ThreadStatus,
+    assignee: Option<&str>,
+    department: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if tx
+        .save_thread_fields(thread.id, thread.version, status, assignee, department, at)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict { code: "conflict" })
+    }
+}
+
+/// Adds an internal note; returns its id.
+///
+/// # Errors
+/// 404 for an unknown thread, 422 for a blank or oversized text.
+pub async fn add_note(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    body: &str,
+) -> Result<String, ApiError> {
+    check_text("body", body)?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    take(tx.as_mut(), thread, None).await?;
+    let id = tx.insert_note(thread, &user.id, body, now).await?;
+    tx.append_audit(&audit(
+        user,
+        "thread.note_added",
+        thread,
+        json!(null),
+        json!({ "note_id": id }),
+        now,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Sets the status.
+///
+/// # Errors
+/// 404, or 409 when the thread changed since `seen`.
+pub async fn set_status(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    status: ThreadStatus,
+    seen: Option<i64>,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let current = take(tx.as_mut(), thread, seen).await?;
+    save(
+        tx.as_mut(),
+        &current,
+        status,
+        current.assignee_id.as_deref(),
+        current.department.as_deref(),
+        now,
+    )
+    .await?;
+    tx.append_audit(&audit(
+        user,
+        "thread.status_changed",
+        thread,
+        json!({ "status": current.status.as_str() }),
+        json!({ "status": status.as_str() }),
+        now,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Assigns the thread to the account with this email (or unassigns it).
+///
+/// # Errors
+/// 404, 409 on a stale version, 422 for an unknown account.
+pub async fn assign(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    assignee_email: Option<&str>,
+    seen: Option<i64>,
+) -> Result<(), ApiError> {
+    let assignee = match assignee_email {
+        Some(email) => Some(
+            state
+                .store
+                .user_by_email(email)
+                .await?
+                .map(|(u, _)| u.id)
+                .ok_or_else(|| invalid("assignee", "unknown_user"))?,
+        ),
+        None => None,
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let current = take(tx.as_mut(), thread, seen).await?;
+    save(
+        tx.as_mut(),
+        &current,
+        current.status,
+        assignee.as_deref(),
+        current.department.as_deref(),
+        now,
+    )
+    .await?;
+    tx.append_audit(&audit(
+        user,
+        "thread.assigned",
+        thread,
+        json!({ "assignee_id": current.assignee_id }),
+        json!({ "assignee_id": assignee }),
+        now,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether a reply on `channel` may still go out, judged at `now` from the
+/// citizen's last message: Meta closes a human agent's window after 7 days.
+fn reply_window_open(
+    channel: Channel,
+    last_citizen: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    !channel.is_chat() || last_citizen.is_some_and(|at| now - at <= CHAT_REPLY_WINDOW)
+}
+
+/// Sends an agent's reply on the thread's channel and marks the thread as
+/// waiting on the citizen. Returns the outbox id.
+///
+/// # Errors
+/// 404, 409 on a stale version or a closed chat window, 422 for a bad text
+/// or a thread with no citizen message to answer.
+pub async fn reply(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    body: &str,
+    seen: Option<i64>,
+) -> Result<String, ApiError> {
+    check_text("body", body)?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let current = take(tx.as_mut(), thread, seen).await?;
+    let target = tx.reply_target(thread).await?.ok_or(ApiError::Conflict {
+        code: "no_reply_channel",
+    })?;
+    if !reply_window_open(target.channel, current.last_citizen_message_at, now) {
+        return Err(ApiError::Conflict {
+            code: "reply_window_closed",
+        });
+    }
+    let outbox = state.ingestor.agent_outbound(
+        thread,
+        target.channel,
+        OutboundKind::AgentReply,
+        target.identity,
+        target.language,
+        current.reference.as_ref(),
+        OutboxPayload {
+            reference: current.reference.clone(),
+            recipient_name: target.name,
+            subject: current.subject.clone(),
+            received_at: None,
+            body: Some(body.to_owned()),
+            in_reply_to: target.rfc_message_id,
+        },
+        now,
+    );
+    tx.enqueue_outbox(&outbox).await?;
+    save(
+        tx.as_mut(),
+        &current,
+        ThreadStatus::WaitingOnCitizen,
+        current.assignee_id.as_deref(),
+        current.department.as_deref(),
+        now,
+    )
+    .await?;
+    tx.append_audit(&audit(
+        user,
+        "thread.replied",
+        thread,
+        json!({ "status": current.status.as_str() }),
+        json!({ "status": ThreadStatus::WaitingOnCitizen.as_str(), "outbox_id": outbox.id.to_string(), "channel": outbox.channel.as_str() }),
+        now,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(outbox.id.to_string())
+}
+
+/// Transfers the thread to a department and sends the citizen the notice
+/// the policy requires, with the expected delay of the request type.
+/// Returns the notice's outbox id, when the thread has a citizen to tell.
+///
+/// # Errors
+/// 404, 409 on a stale version, 422 for an unknown department or request type.
+pub async fn transfer(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    department: &str,
+    request_type: Option<&str>,
+    seen: Option<i64>,
+) -> Result<Option<String>, ApiError> {
+    let settings = &state.settings.office;
+    let dept = settings
+        .departments
+        .iter()
+        .find(|d| d.slug == department)
+        .ok_or_else(|| invalid("department", "unknown_department"))?;
+    let kind = match request_type {
+        Some(name) => Some(
+            dept.request_types
+                .iter()
+                .find(|r| r.name_fr == name || r.name_en == name)
+                .ok_or_else(|| invalid("request_type", "unknown_request_type"))?,
+        ),
+        None => None,
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let current = take(tx.as_mut(), thread, seen).await?;
+    let target = tx.reply_target(thread).await?;
+    let mut outbox_id = None;
+    if let Some(target) = target {
+        let en = target.language == models::Language::En;
+        let text = state
+            .templates
+            .render(
+                target.language,
+                "transfer_notice.txt",
+                minijinja::context! {
+                    reference => current.reference.as_ref().map(ToString::to_string),
+                    name => target.name.clone(),
+                    department => if en { &dept.name_en } else { &dept.name_fr },
+                    request_type => kind.map(|k| if en { &k.name_en } else { &k.name_fr }),
+                    delay_business_days => kind.map(|k| k.delay_business_days),
+                    office => &state.office,
+                },
+            )
+            .map_err(ApiError::internal)?;
+        let outbox = state.ingestor.agent_outbound(
+            thread,
+            target.channel,
+            OutboundKind::TransferNotice,
+            target.identity,
+            target.language,
+            current.reference.as_ref(),
+            OutboxPayload {
+                reference: current.reference.clone(),
+                recipient_name: target.name,
+                subject: current.subject.clone(),
+                received_at: None,
+                body: Some(text),
+                in_reply_to: target.rfc_message_id,
+            },
+            now,
+        );
+        tx.enqueue_outbox(&outbox).await?;
+        outbox_id = Some(outbox.id.to_string());
+    }
+    save(
+        tx.as_mut(),
+        &current,
+        ThreadStatus::WaitingOnDepartment,
+        current.assignee_id.as_deref(),
+        Some(&dept.slug),
+        now,
+    )
+    .await?;
+    tx.append_audit(&audit(
+        user,
+        "thread.transferred",
+        thread,
+        json!({ "department": current.department, "status": current.status.as_str() }),
+        json!({ "department": dept.slug, "request_type": request_type, "status": ThreadStatus::WaitingOnDepartment.as_str(), "notice_outbox_id": outbox_id }),
+        now,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(outbox_id)
+}
+
+/// A supervisor's decision on a flagged message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The flag was right, with the kind of abuse.
+    Confirm(AbuseKind),
+    /// A false positive.
+    Dismiss,
+}
+
+/// Records a supervisor's decision.
+///
+/// # Errors
+/// 403 below supervisor, 404 for a message that is not flagged, 409 when
+/// it was already decided, 422 for an oversized comment.
+pub async fn decide(
+    state: &AppState,
+    user: &User,
+    message: MessageId,
+    decision: Decision,
+    comment: &str,
+) -> Result<(), ApiError> {
+    user.require(Role::Supervisor)?;
+    if comment.chars().count() > MAX_TEXT_CHARS {
+        return Err(invalid("comment", "field_too_long"));
+    }
+    let (slug, kind) = match decision {
+        Decision::Confirm(kind) => ("confirmed", Some(kind.as_str())),
+        Decision::Dismiss => ("dismissed", None),
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let (new, thread) = tx
+        .record_review_decision(message, slug, kind, comment, &user.id, now)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !new {
+        return Err(ApiError::Conflict {
+            code: "already_decided",
+        });
+    }
+    tx.append_audit(&AuditEntry {
+        at: now,
+        actor: user.actor(),
+        action: "review.decided".to_owned(),
+        subject: format!("message:{message}"),
+        before: None,
+        after: Some(json!({ "decision": slug, "kind": kind, "comment": comment, "thread_id": thread.to_string() }).to_string()),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_replies_close_seven_days_after_the_citizen_wrote() {
+        let wrote = chrono::DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = chrono::Duration::days(1);
+        assert!(reply_window_open(
+            Channel::Messenger,
+            Some(wrote),
+            wrote + day * 7
+        ));
+        assert!(!reply_window_open(
+            Channel::Messenger,
+            Some(wrote),
+            wrote + day * 7 + chrono::Duration::seconds(1)
+        ));
+        assert!(!reply_window_open(Channel::Instagram, None, wrote));
+        assert!(reply_window_open(
+            Channel::Email,
+            Some(wrote),
+            wrote + day * 400
+        ));
+    }
+
+    #[test]
+    fn agent_text_must_be_present_and_bounded() {
+        assert!(check_text("body", "Bonjour").is_ok());
+        assert!(check_text("body", "  \n ").is_err());
+        assert!(check_text("body", &"é".repeat(MAX_TEXT_CHARS + 1)).is_err());
+    }
+}
