@@ -16,6 +16,7 @@ use lettre::message::{Mailbox as LettreMailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use models::{ChannelIdentity, EmailAddress, OutboundKind, RfcMessageId};
 use secrecy::ExposeSecret;
@@ -61,6 +62,10 @@ impl Header for AutoResponseSuppress {
         HeaderValue::new(Self::name(), self.0.clone())
     }
 }
+
+/// Connections kept open to the relay. The outbox sends one message at a
+/// time per worker, so a few cover several workers.
+const SMTP_POOL_SIZE: u32 = 4;
 
 /// The SMTP side of the email channel: one relay, one sender identity.
 #[derive(Clone)]
@@ -123,7 +128,10 @@ impl SmtpSender {
             .hello_name
             .clone()
             .unwrap_or_else(|| settings.from_address.domain().to_owned());
+        // Connections are pooled: one TLS handshake and login serve many
+        // messages (each starts with RSET), instead of one per message.
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .pool_config(PoolConfig::new().max_size(SMTP_POOL_SIZE))
             .port(smtp.port())
             .tls(tls)
             .timeout(Some(smtp.timeout()))
