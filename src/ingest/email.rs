@@ -11,7 +11,8 @@
 //!    flag) get it now, without being read again;
 //! 3. drain: fetch by UID after the stored position, in batches; each message
 //!    is parsed off the async threads, then committed *with* the new
-//!    position in one transaction, and only then flagged or moved;
+//!    position in one transaction; once the whole batch is committed it is
+//!    flagged or moved in one command;
 //! 4. wait for news (IDLE, or polling), and drain again.
 //!
 //! A UIDVALIDITY change voids the stored position: the folder is read again
@@ -315,10 +316,9 @@ impl MailboxWorker {
         pass: &mut MailboxPass,
     ) -> Result<(), MailboxError> {
         let after = self.resume_after(&mailbox.status()).await?;
-        for uid in mailbox.unprocessed_up_to(after).await? {
-            self.mark(mailbox, uid).await?;
-            pass.settled += 1;
-        }
+        let waiting = mailbox.unprocessed_up_to(after).await?;
+        self.mark(mailbox, &waiting).await?;
+        pass.settled += waiting.len();
         if pass.settled > 0 {
             tracing::info!(mailbox = %self.mailbox.name, settled = pass.settled, "Flagged messages committed before an interruption");
         }
@@ -337,15 +337,19 @@ impl MailboxWorker {
             if batch.is_empty() {
                 return Ok(());
             }
+            let mut done = Vec::with_capacity(batch.len());
             for email in batch {
-                self.take(mailbox, &status, email, pass).await?;
+                done.push(email.uid);
+                self.take(&status, email, pass).await?;
             }
+            // One `\Seen`/MOVE for the whole batch, once all of it is
+            // committed; a crash before it is settled at the next start.
+            self.mark(mailbox, &done).await?;
         }
     }
 
     async fn take(
         &self,
-        mailbox: &mut Mailbox,
         status: &MailboxStatus,
         email: FetchedEmail,
         pass: &mut MailboxPass,
@@ -395,7 +399,7 @@ impl MailboxWorker {
                 pass.quarantined += 1;
             }
         }
-        self.mark(mailbox, uid).await
+        Ok(())
     }
 
     async fn quarantine(
@@ -423,13 +427,13 @@ impl MailboxWorker {
 
     /// Applies `\Seen` or MOVE. A refusal (a missing target folder) is
     /// logged and intake goes on: the stored position already keeps the
-    /// message from being read twice.
-    async fn mark(&self, mailbox: &mut Mailbox, uid: u32) -> Result<(), MailboxError> {
-        match mailbox.mark_processed(uid).await {
+    /// messages from being read twice.
+    async fn mark(&self, mailbox: &mut Mailbox, uids: &[u32]) -> Result<(), MailboxError> {
+        match mailbox.mark_all_processed(uids).await {
             Ok(()) => Ok(()),
             Err(ConnectorError::Transient(e)) => Err(ConnectorError::Transient(e).into()),
             Err(error) => {
-                tracing::error!(mailbox = %self.mailbox.name, uid, %error, "The server refused to flag or move a stored message");
+                tracing::error!(mailbox = %self.mailbox.name, count = uids.len(), %error, "The server refused to flag or move stored messages");
                 Ok(())
             }
         }

@@ -448,19 +448,14 @@ impl Mailbox {
         Ok(emails)
     }
 
-    async fn mark_processed_once(&mut self, uid: u32) -> Result<(), ConnectorError> {
+    async fn mark_processed_once(&mut self, uid: &str) -> Result<(), ConnectorError> {
         match self.settings.after_processing() {
             AfterProcessing::MarkSeen => self.mark_seen_once(uid).await,
             AfterProcessing::Move { folder } => {
                 if self.has_move {
                     let timeout = self.settings.command_timeout();
                     let session = self.session()?;
-                    with_timeout(
-                        timeout,
-                        "UID MOVE",
-                        session.uid_mv(uid.to_string(), &folder),
-                    )
-                    .await
+                    with_timeout(timeout, "UID MOVE", session.uid_mv(uid, &folder)).await
                 } else {
                     self.move_by_copy_once(uid, &folder).await
                 }
@@ -468,23 +463,21 @@ impl Mailbox {
         }
     }
 
-    async fn mark_seen_once(&mut self, uid: u32) -> Result<(), ConnectorError> {
+    async fn mark_seen_once(&mut self, uid: &str) -> Result<(), ConnectorError> {
         let timeout = self.settings.command_timeout();
         let session = self.session()?;
         let store = async {
-            let stream = session
-                .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
-                .await?;
+            let stream = session.uid_store(uid, "+FLAGS.SILENT (\\Seen)").await?;
             stream.try_collect::<Vec<_>>().await
         };
         with_timeout(timeout, "UID STORE", store).await.map(|_| ())
     }
 
-    async fn move_by_copy_once(&mut self, uid: u32, folder: &str) -> Result<(), ConnectorError> {
+    async fn move_by_copy_once(&mut self, uid: &str, folder: &str) -> Result<(), ConnectorError> {
         let timeout = self.settings.command_timeout();
         let has_uidplus = self.has_uidplus;
         let session = self.session()?;
-        let uid_text = uid.to_string();
+        let uid_text = uid.to_owned();
         with_timeout(timeout, "UID COPY", session.uid_copy(&uid_text, folder)).await?;
         let store = async {
             let stream = session
@@ -574,7 +567,25 @@ impl Mailbox {
     /// missing target folder).
     #[tracing::instrument(skip_all, fields(mailbox = %self.settings.name, uid))]
     pub async fn mark_processed(&mut self, uid: u32) -> Result<(), ConnectorError> {
-        let result = self.mark_processed_once(uid).await;
+        let result = self.mark_processed_once(&uid.to_string()).await;
+        self.forget_broken_session(result)
+    }
+
+    /// [`Mailbox::mark_processed`] for several messages in one command
+    /// (one round trip for a whole batch). Nothing happens for an empty list.
+    ///
+    /// # Errors
+    /// As [`Mailbox::mark_processed`].
+    pub async fn mark_all_processed(&mut self, uids: &[u32]) -> Result<(), ConnectorError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let result = self.mark_processed_once(&set).await;
         self.forget_broken_session(result)
     }
 
@@ -583,7 +594,7 @@ impl Mailbox {
     /// # Errors
     /// As [`Mailbox::mark_processed`].
     pub async fn mark_seen(&mut self, uid: u32) -> Result<(), ConnectorError> {
-        let result = self.mark_seen_once(uid).await;
+        let result = self.mark_seen_once(&uid.to_string()).await;
         self.forget_broken_session(result)
     }
 
@@ -595,7 +606,7 @@ impl Mailbox {
     /// # Errors
     /// As [`Mailbox::mark_processed`].
     pub async fn move_by_copy(&mut self, uid: u32, folder: &str) -> Result<(), ConnectorError> {
-        let result = self.move_by_copy_once(uid, folder).await;
+        let result = self.move_by_copy_once(&uid.to_string(), folder).await;
         self.forget_broken_session(result)
     }
 
