@@ -67,6 +67,9 @@ pub struct ServerSettings {
     /// Use the first `X-Forwarded-For` address as the client address (only
     /// behind a reverse proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Mark the staff session cookie `Secure` (set it when the gateway is
+    /// served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerSettings {
@@ -77,6 +80,7 @@ impl Default for ServerSettings {
             max_webhook_body_bytes: 4 * 1024 * 1024,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
+            secure_cookies: false,
         }
     }
 }

@@ -219,6 +219,10 @@ impl Application {
             office,
             meta,
             webhook_wakeup,
+            staff: Arc::new(
+                crate::http::staff::StaffPages::load()
+                    .context("Failed to load the workspace pages")?,
+            ),
         };
         let listener = TcpListener::bind(&settings.server.listen)
             .await

@@ -33,6 +33,8 @@ pub struct AppState {
     pub meta: Option<Arc<connectors::meta::MetaSettings>>,
     /// Woken after each stored webhook body.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// The staff workspace's pages.
+    pub staff: Arc<crate::http::staff::StaffPages>,
 }
 
 impl FromRef<AppState> for Arc<Templates> {

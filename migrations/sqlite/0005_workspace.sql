@@ -24,6 +24,16 @@ CREATE TABLE api_tokens (
     revoked_at    TEXT
 ) STRICT;
 
+-- Signed-in browser sessions: the cookie holds a random token, the table
+-- its SHA-256, with the session's CSRF token for every form.
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES users(id),
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+) STRICT;
+
 ALTER TABLE threads ADD COLUMN assignee_id TEXT REFERENCES users(id);
 CREATE INDEX threads_inbox ON threads(category, last_message_at, id);
 CREATE INDEX threads_inbox_status ON threads(category, status, last_message_at, id);

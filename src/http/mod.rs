@@ -6,6 +6,7 @@
 mod api;
 mod forms;
 mod health;
+pub mod staff;
 mod threads;
 mod web;
 mod webhooks;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(api::router())
         .merge(threads::router())
+        .merge(staff::router())
         .merge(webhooks::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))

@@ -181,6 +181,42 @@ pub trait Workspace: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Where an account stands for a login: the account, its password hash,
+    /// and until when it is locked after repeated failures.
+    async fn login_state(
+        &self,
+        email: &str,
+    ) -> Result<Option<(User, String, Option<DateTime<Utc>>)>, StoreError>;
+
+    /// Counts a failed login; after `max_failures` in a row the account is
+    /// locked until `lock_until`.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Opens a session (stores the token's hash) and forgets past failures.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The account and CSRF token of a live session.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(User, String)>, StoreError>;
+
+    /// Ends a session.
+    async fn end_session(&self, token_hash: &str) -> Result<(), StoreError>;
+
     /// One page of the inbox (request threads only).
     async fn list_threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadListItem>, StoreError>;
 
@@ -269,6 +305,109 @@ macro_rules! impl_workspace {
                     Ok($crate::auth::User { id, email, display_name, role })
                 })
                 .transpose()
+            }
+
+            async fn login_state(
+                &self,
+                email: &str,
+            ) -> Result<Option<($crate::auth::User, String, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
+                let row: Option<(String, String, Option<String>, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
+                    sqlx::query_as(
+                        "SELECT id, email, display_name, role, password_hash, locked_until FROM users
+                         WHERE email = $1 AND disabled_at IS NULL",
+                    )
+                    .bind(email.to_lowercase())
+                    .fetch_optional(self.writer())
+                    .await?;
+                row.map(|(id, email, display_name, role, hash, locked)| {
+                    let role = role
+                        .parse()
+                        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
+                    Ok(($crate::auth::User { id, email, display_name, role }, hash, locked))
+                })
+                .transpose()
+            }
+
+            async fn record_login_failure(
+                &self,
+                user_id: &str,
+                max_failures: u32,
+                lock_until: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE users SET failed_logins = failed_logins + 1,
+                         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
+                     WHERE id = $1",
+                )
+                .bind(user_id)
+                .bind(i64::from(max_failures))
+                .bind(lock_until)
+                .execute(self.writer())
+                .await?;
+                Ok(())
+            }
+
+            async fn create_session(
+                &self,
+                token_hash: &str,
+                user_id: &str,
+                csrf: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.writer().begin().await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(csrf)
+                .bind(at)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                token_hash: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Option<($crate::auth::User, String)>, StoreError> {
+                let row: Option<(String, String, Option<String>, String, String)> = sqlx::query_as(
+                    "SELECT u.id, u.email, u.display_name, u.role, s.csrf
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|(id, email, display_name, role, csrf)| {
+                    let role = role
+                        .parse()
+                        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
+                    Ok(($crate::auth::User { id, email, display_name, role }, csrf))
+                })
+                .transpose()
+            }
+
+            async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
             }
 
             async fn create_token(

@@ -1,0 +1,736 @@
+//! The staff workspace in the browser: sign-in with a session cookie, the
+//! inbox, the thread page with its actions, and the supervisors' review
+//! page. Server-rendered HTML (French by default, English with `?lang=en`);
+//! a small script adds keyboard shortcuts and the reveal button. Every form
+//! carries the session's CSRF token; the actions are the API's, so both
+//! follow the same rules and write the same audit entries.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{DateTime, Utc};
+use minijinja::Environment;
+use models::{AbuseKind, Channel, MessageId, ThreadId, ThreadStatus};
+use rand::RngCore;
+use serde::Deserialize;
+
+use crate::auth::{token_hash, verify_password, Role, User};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::workspace::{InboxOrder, ThreadQuery};
+use crate::workspace::{self, Decision};
+
+/// The session cookie.
+const SESSION_COOKIE: &str = "inbox_session";
+/// How long a session lasts: one working day and a bit.
+const SESSION_HOURS: i64 = 12;
+/// Failed logins in a row before the account is locked.
+const MAX_FAILED_LOGINS: u32 = 5;
+/// How long a locked account stays locked.
+const LOCK_MINUTES: i64 = 15;
+/// Delay added to a failed login, to slow guessing down.
+const FAILED_LOGIN_DELAY: std::time::Duration = std::time::Duration::from_millis(400);
+/// Threads per inbox page.
+const PAGE: u32 = 50;
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "layout.html",
+        include_str!("../../templates/staff/layout.html"),
+    ),
+    (
+        "login.html",
+        include_str!("../../templates/staff/login.html"),
+    ),
+    (
+        "inbox.html",
+        include_str!("../../templates/staff/inbox.html"),
+    ),
+    (
+        "thread.html",
+        include_str!("../../templates/staff/thread.html"),
+    ),
+    (
+        "review.html",
+        include_str!("../../templates/staff/review.html"),
+    ),
+];
+const STRINGS: &str = include_str!("../../templates/staff/strings.toml");
+const CSS: &str = include_str!("../../templates/staff/staff.css");
+const JS: &str = include_str!("../../templates/staff/staff.js");
+
+/// The workspace's templates and words.
+pub struct StaffPages {
+    env: Environment<'static>,
+    strings: HashMap<String, HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for StaffPages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffPages").finish_non_exhaustive()
+    }
+}
+
+impl StaffPages {
+    /// Compiles the templates and reads the words.
+    ///
+    /// # Errors
+    /// When a template or the strings file is broken (a build defect).
+    pub fn load() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        for (name, source) in FILES {
+            env.add_template(name, source)?;
+        }
+        let strings: HashMap<String, HashMap<String, String>> = toml::from_str(STRINGS)?;
+        for lang in ["fr", "en"] {
+            if !strings.contains_key(lang) {
+                anyhow::bail!("templates/staff/strings.toml has no [{lang}] table");
+            }
+        }
+        Ok(Self { env, strings })
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        lang: &str,
+        ctx: minijinja::Value,
+    ) -> Result<Html<String>, ApiError> {
+        let t = self.strings.get(lang).or_else(|| self.strings.get("fr"));
+        let page = minijinja::context! { t => t, lang => lang, ..ctx };
+        self.env
+            .get_template(name)
+            .and_then(|tpl| tpl.render(page))
+            .map(Html)
+            .map_err(ApiError::internal)
+    }
+
+    fn word(&self, lang: &str, key: &str) -> String {
+        self.strings
+            .get(lang)
+            .and_then(|t| t.get(key))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// The workspace routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agent/login", get(login_page).post(login))
+        .route("/agent/logout", post(logout))
+        .route("/agent", get(inbox_page))
+        .route("/agent/threads/{id}", get(thread_page))
+        .route("/agent/threads/{id}/{action}", post(thread_action))
+        .route("/agent/review", get(review_page))
+        .route("/agent/review/{message_id}", post(review_decide))
+        .route("/agent/assets/staff.css", get(css))
+        .route("/agent/assets/staff.js", get(js))
+}
+
+async fn css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        JS,
+    )
+        .into_response()
+}
+
+/// `?lang=` of a page: `en` or the default `fr`.
+#[derive(Debug, Default, Deserialize)]
+struct LangParam {
+    lang: Option<String>,
+}
+
+fn lang_of(param: Option<&str>) -> &'static str {
+    if param == Some("en") {
+        "en"
+    } else {
+        "fr"
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two strings in time that depends only on their lengths.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A signed-in staff member with the session's CSRF token.
+struct Staff {
+    user: User,
+    csrf: String,
+    token_hash: String,
+}
+
+/// Not signed in: to the login page.
+struct ToLogin(&'static str);
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        Redirect::to(&format!("/agent/login?lang={}", self.0)).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(
+            parts
+                .uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang="))),
+        );
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ToLogin(lang).into_response());
+        };
+        let hash = token_hash(&token);
+        match state.store.session(&hash, state.clock.now()).await {
+            Ok(Some((user, csrf))) => Ok(Staff {
+                user,
+                csrf,
+                token_hash: hash,
+            }),
+            Ok(None) => Err(ToLogin(lang).into_response()),
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
+    }
+}
+
+/// What every page's layout needs.
+fn frame(staff: Option<&Staff>, lang: &str, path: &str, error: Option<String>) -> minijinja::Value {
+    let other = if lang == "fr" { "en" } else { "fr" };
+    minijinja::context! {
+        user => staff.map(|s| minijinja::context! { email => s.user.email.clone() }),
+        can_review => staff.is_some_and(|s| s.user.role >= Role::Supervisor),
+        csrf => staff.map(|s| s.csrf.clone()),
+        other_lang => other,
+        other_lang_href => format!("{path}?lang={other}"),
+        error => error,
+    }
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Query<LangParam>,
+) -> Result<Html<String>, ApiError> {
+    let lang = lang_of(q.lang.as_deref());
+    state.staff.render(
+        "login.html",
+        lang,
+        minijinja::context! { email => "", ..frame(None, lang, "/agent/login", None) },
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Query(q): Query<LangParam>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let lang = lang_of(q.lang.as_deref());
+    let now = state.clock.now();
+    let refuse = |key: &str, status: StatusCode| -> Result<Response, ApiError> {
+        let page = state.staff.render(
+            "login.html",
+            lang,
+            minijinja::context! {
+                email => form.email.chars().take(200).collect::<String>(),
+                ..frame(None, lang, "/agent/login", Some(state.staff.word(lang, key)))
+            },
+        )?;
+        Ok((status, page).into_response())
+    };
+    let account = if form.email.len() > 320 || form.password.len() > 1024 {
+        None
+    } else {
+        state.store.login_state(&form.email).await?
+    };
+    let Some((user, hash, locked_until)) = account else {
+        tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+        return refuse("login_failed", StatusCode::UNAUTHORIZED);
+    };
+    if locked_until.is_some_and(|until| until > now) {
+        return refuse("login_locked", StatusCode::TOO_MANY_REQUESTS);
+    }
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        state
+            .store
+            .record_login_failure(
+                &user.id,
+                MAX_FAILED_LOGINS,
+                now + chrono::Duration::minutes(LOCK_MINUTES),
+            )
+            .await?;
+        tokio::time::sleep(FAILED_LOGIN_DELAY).await;
+        return refuse("login_failed", StatusCode::UNAUTHORIZED);
+    }
+    let token = random_hex();
+    state
+        .store
+        .create_session(
+            &token_hash(&token),
+            &user.id,
+            &random_hex(),
+            now,
+            now + chrono::Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    let secure = if state.settings.server.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = Redirect::to(&format!("/agent?lang={lang}")).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}={token}; Path=/agent; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            SESSION_HOURS * 3600
+        ))
+        .map_err(ApiError::internal)?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ApiError> {
+    if !same(&form.csrf, &staff.csrf) {
+        return Err(ApiError::Forbidden);
+    }
+    state.store.end_session(&staff.token_hash).await?;
+    let mut response = Redirect::to("/agent/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("inbox_session=; Path=/agent; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct InboxParams {
+    lang: Option<String>,
+    q: Option<String>,
+    channel: Option<String>,
+    status: Option<String>,
+    department: Option<String>,
+    order: Option<String>,
+    flagged: Option<String>,
+    after: Option<String>,
+}
+
+/// The inbox parameters as a query string, for the next page's link.
+fn query_string(p: &InboxParams) -> String {
+    fn encode(text: &str) -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    }
+    [
+        ("lang", &p.lang),
+        ("q", &p.q),
+        ("channel", &p.channel),
+        ("status", &p.status),
+        ("department", &p.department),
+        ("order", &p.order),
+        ("flagged", &p.flagged),
+        ("after", &p.after),
+    ]
+    .iter()
+    .filter_map(|(k, v)| {
+        v.as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("{k}={}", encode(v)))
+    })
+    .collect::<Vec<_>>()
+    .join("&")
+}
+
+/// "3 h 05", "2 j" / "2 d": how long the citizen has waited.
+fn waiting(lang: &str, since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (now - since).num_minutes().max(0);
+    if minutes >= 48 * 60 {
+        format!(
+            "{} {}",
+            minutes / (24 * 60),
+            if lang == "fr" { "j" } else { "d" }
+        )
+    } else {
+        format!("{} h {:02}", minutes / 60, minutes % 60)
+    }
+}
+
+fn departments(state: &AppState, lang: &str) -> Vec<minijinja::Value> {
+    state
+        .settings
+        .office
+        .departments
+        .iter()
+        .map(|d| {
+            minijinja::context! {
+                slug => d.slug.clone(),
+                name => if lang == "en" { d.name_en.clone() } else { d.name_fr.clone() },
+                request_types => d.request_types.iter().map(|r| if lang == "en" { r.name_en.clone() } else { r.name_fr.clone() }).collect::<Vec<_>>(),
+            }
+        })
+        .collect()
+}
+
+async fn inbox_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(p): Query<InboxParams>,
+) -> Result<Html<String>, ApiError> {
+    let lang = lang_of(p.lang.as_deref());
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(ToOwned::to_owned)
+    };
+    let query = ThreadQuery {
+        channel: nonempty(&p.channel).and_then(|c| c.parse::<Channel>().ok()),
+        topic: None,
+        status: nonempty(&p.status).and_then(|s| ThreadStatus::parse(&s)),
+        department: nonempty(&p.department),
+        assignee: None,
+        flagged: (p.flagged.as_deref() == Some("true")).then_some(true),
+        search: nonempty(&p.q).map(|q| q.chars().take(200).collect()),
+        order: if p.order.as_deref() == Some("newest") {
+            InboxOrder::NewestFirst
+        } else {
+            InboxOrder::OldestFirst
+        },
+        after: nonempty(&p.after).and_then(|a| {
+            let (micros, id) = a.split_once('~')?;
+            Some(crate::store::workspace::InboxCursor {
+                at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+                id: ThreadId::parse(id).ok()?.to_string(),
+            })
+        }),
+        limit: PAGE + 1,
+    };
+    let mut threads = state.store.list_threads(&query).await?;
+    let now = state.clock.now();
+    let next = if threads.len() > PAGE as usize {
+        threads.truncate(PAGE as usize);
+        threads.last().map(|t| {
+            let mut params = InboxParams {
+                after: Some(format!("{}~{}", t.last_message_at.timestamp_micros(), t.id)),
+                ..p.clone()
+            };
+            params.lang = Some(lang.to_owned());
+            format!("/agent?{}", query_string(&params))
+        })
+    } else {
+        None
+    };
+    let rows: Vec<minijinja::Value> = threads
+        .iter()
+        .map(|t| {
+            minijinja::context! {
+                id => t.id.clone(), reference => t.reference.clone(), channel => t.channel.clone(),
+                contact_name => t.contact_name.clone(), subject => t.subject.clone(), topic => t.topic.clone(),
+                department => t.department.clone(), status => t.status.clone(), flagged => t.flagged,
+                waiting => waiting(lang, t.last_citizen_message_at.unwrap_or(t.created_at), now),
+            }
+        })
+        .collect();
+    let filters = minijinja::context! {
+        q => nonempty(&p.q).unwrap_or_default(), channel => nonempty(&p.channel), status => nonempty(&p.status),
+        department => nonempty(&p.department), order => nonempty(&p.order), flagged => p.flagged.as_deref() == Some("true"),
+    };
+    state.staff.render(
+        "inbox.html",
+        lang,
+        minijinja::context! {
+            threads => rows, next => next, filters => filters,
+            channels => Channel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            departments => departments(&state, lang),
+            ..frame(Some(&staff), lang, "/agent", None)
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ThreadParams {
+    lang: Option<String>,
+    error: Option<String>,
+}
+
+async fn thread_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(p): Query<ThreadParams>,
+) -> Result<Html<String>, ApiError> {
+    let lang = lang_of(p.lang.as_deref());
+    let id = ThreadId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let thread = match state.store.get_thread(id).await {
+        Ok(thread) => thread,
+        Err(crate::store::StoreError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let messages = state.store.list_messages(id).await?;
+    let notes = state.store.list_notes(id).await?;
+    let deliveries: Vec<minijinja::Value> = state
+        .store
+        .list_outbox(id)
+        .await?
+        .iter()
+        .map(|o| minijinja::context! { kind => o.kind.as_str(), channel => o.channel.as_str(), state => o.state.as_str(), last_error => o.last_error.clone() })
+        .collect();
+    let assignee = match &thread.assignee_id {
+        Some(a) if *a == staff.user.id => Some(staff.user.email.clone()),
+        Some(a) => Some(a.clone()),
+        None => None,
+    };
+    let error = p.error.as_deref().map(|e| {
+        state.staff.word(
+            lang,
+            if e == "conflict" {
+                "error_conflict"
+            } else {
+                "error_generic"
+            },
+        )
+    });
+    let path = format!("/agent/threads/{id}");
+    state.staff.render(
+        "thread.html",
+        lang,
+        minijinja::context! {
+            thread => minijinja::context! {
+                id => thread.id.to_string(), reference => thread.reference.map(|r| r.to_string()),
+                subject => thread.subject.clone(), channel => thread.channel.as_str(), status => thread.status.as_str(),
+                department => thread.department.clone(), topic => thread.topic.map(|t| t.as_str()),
+                flagged => thread.flagged, version => thread.version,
+            },
+            assignee => assignee,
+            messages => minijinja::Value::from_serialize(&messages),
+            notes => minijinja::Value::from_serialize(&notes),
+            deliveries => deliveries,
+            statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            departments => departments(&state, lang),
+            ..frame(Some(&staff), lang, &path, error)
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct ActionForm {
+    csrf: String,
+    version: Option<i64>,
+    body: Option<String>,
+    assignee: Option<String>,
+    department: Option<String>,
+    request_type: Option<String>,
+    status: Option<String>,
+}
+
+async fn thread_action(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, action)): Path<(String, String)>,
+    Query(q): Query<LangParam>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, ApiError> {
+    if !same(&form.csrf, &staff.csrf) {
+        return Err(ApiError::Forbidden);
+    }
+    let lang = lang_of(q.lang.as_deref());
+    let thread = ThreadId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let user = &staff.user;
+    let body = form.body.as_deref().unwrap_or("");
+    let result = match action.as_str() {
+        "reply" => workspace::reply(&state, user, thread, body, form.version)
+            .await
+            .map(|_| ()),
+        "note" => workspace::add_note(&state, user, thread, body)
+            .await
+            .map(|_| ()),
+        "assign" => {
+            let email = match form.assignee.as_deref() {
+                Some("me") | None => Some(user.email.clone()),
+                Some(other) => Some(other.to_owned()),
+            };
+            workspace::assign(&state, user, thread, email.as_deref(), form.version).await
+        }
+        "transfer" => {
+            let department = form.department.as_deref().unwrap_or("");
+            let request_type = form.request_type.as_deref().filter(|r| !r.is_empty());
+            workspace::transfer(&state, user, thread, department, request_type, form.version)
+                .await
+                .map(|_| ())
+        }
+        "status" => match form.status.as_deref().and_then(ThreadStatus::parse) {
+            Some(status) => workspace::set_status(&state, user, thread, status, form.version).await,
+            None => Err(ApiError::NotFound),
+        },
+        _ => Err(ApiError::NotFound),
+    };
+    let back = format!("/agent/threads/{thread}?lang={lang}");
+    match result {
+        Ok(()) => Ok(Redirect::to(&back).into_response()),
+        Err(ApiError::NotFound) => Err(ApiError::NotFound),
+        Err(ApiError::Conflict { code: "conflict" }) => {
+            Ok(Redirect::to(&format!("{back}&error=conflict")).into_response())
+        }
+        Err(ApiError::Internal(e)) => Err(ApiError::Internal(e)),
+        Err(_) => Ok(Redirect::to(&format!("{back}&error=action")).into_response()),
+    }
+}
+
+async fn review_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<LangParam>,
+) -> Result<Html<String>, ApiError> {
+    staff.user.require(Role::Supervisor)?;
+    let lang = lang_of(q.lang.as_deref());
+    let items = state.store.review_queue(100).await?;
+    state.staff.render(
+        "review.html",
+        lang,
+        minijinja::context! {
+            items => minijinja::Value::from_serialize(&items),
+            kinds => AbuseKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            ..frame(Some(&staff), lang, "/agent/review", None)
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionForm {
+    csrf: String,
+    decision: String,
+    kind: Option<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn review_decide(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(message_id): Path<String>,
+    Query(q): Query<LangParam>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, ApiError> {
+    if !same(&form.csrf, &staff.csrf) {
+        return Err(ApiError::Forbidden);
+    }
+    let lang = lang_of(q.lang.as_deref());
+    let message = MessageId::parse(&message_id).map_err(|_| ApiError::NotFound)?;
+    let decision = match form.decision.as_str() {
+        "confirm" => Decision::Confirm(
+            form.kind
+                .as_deref()
+                .and_then(AbuseKind::parse)
+                .ok_or(ApiError::NotFound)?,
+        ),
+        "dismiss" => Decision::Dismiss,
+        _ => return Err(ApiError::NotFound),
+    };
+    match workspace::decide(&state, &staff.user, message, decision, &form.comment).await {
+        Ok(()) | Err(ApiError::Conflict { .. }) => {
+            Ok(Redirect::to(&format!("/agent/review?lang={lang}")).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pages_compile_and_both_languages_have_every_word() {
+        let pages = StaffPages::load().unwrap();
+        let fr: std::collections::BTreeSet<_> = pages.strings["fr"].keys().collect();
+        let en: std::collections::BTreeSet<_> = pages.strings["en"].keys().collect();
+        assert_eq!(fr, en);
+    }
+
+    #[test]
+    fn waiting_time_reads_in_hours_then_days() {
+        let t = DateTime::from_timestamp(1_768_311_672, 0).unwrap();
+        assert_eq!(
+            waiting("fr", t, t + chrono::Duration::minutes(125)),
+            "2 h 05"
+        );
+        assert_eq!(waiting("en", t, t + chrono::Duration::days(3)), "3 d");
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "ab"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; inbox_session=xyz; b=2"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("xyz"));
+    }
+}
