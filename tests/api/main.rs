@@ -17,6 +17,7 @@ mod forms;
 mod health;
 mod meta;
 mod outbox;
+mod staff;
 mod store_contract;
 mod threading;
 mod workspace;

@@ -1,0 +1,184 @@
+//! The staff pages over HTTP: sign-in, the session cookie, CSRF on every
+//! form, lockout after repeated failures, escaping, and role limits.
+
+use chrono::Utc;
+use inbox::auth::{hash_password, Role};
+use inbox::store::workspace::NewUser;
+use reqwest::StatusCode;
+
+use crate::both_engines;
+use crate::helpers::{email_message, spawn_app, Engine, TestApp};
+
+const PASSWORD: &str = "un mot de passe assez long";
+
+async fn staff_account(app: &TestApp, email: &str, role: Role) {
+    app.store
+        .create_user(&NewUser {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: email.to_owned(),
+            display_name: None,
+            role,
+            password_hash: hash_password(PASSWORD).unwrap(),
+            at: Utc::now(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/agent/login", app.address))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie a successful login set.
+fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..at + 64].to_owned()
+}
+
+async fn sign_in_forms_and_limits(engine: Engine) {
+    // Arrange
+    let app = spawn_app(engine).await;
+    staff_account(&app, "agente@saintejulie.ca", Role::Agent).await;
+    staff_account(&app, "autre@saintejulie.ca", Role::Agent).await;
+    let thread = app
+        .ingest(&email_message(
+            "citoyen@example.net",
+            "Nid-de-poule",
+            "Il y a un nid-de-poule rue Thérèse.",
+            "np-1@poste.example.net",
+        ))
+        .await;
+    let reference = thread.reference.unwrap().to_string();
+
+    // Act + Assert: not signed in → the login page.
+    let anonymous = app
+        .client
+        .get(format!("{}/agent", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert!(anonymous.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/agent/login"));
+
+    // A wrong password is refused with the reason in French.
+    let wrong = login(&app, "agente@saintejulie.ca", "pas le bon mot de passe").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("Courriel ou mot de passe incorrect."));
+
+    // The right one opens a session; the inbox lists the request.
+    let ok = login(&app, "agente@saintejulie.ca", PASSWORD).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&ok);
+    let (status, inbox) = page(&app, &cookie, "/agent").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(inbox.contains(&reference));
+    assert!(inbox.contains("lang=\"fr\""));
+    let (_, english) = page(&app, &cookie, "/agent?lang=en").await;
+    assert!(english.contains("Longest waiting first"));
+
+    // A form without the session's CSRF token changes nothing.
+    let thread_path = format!("/agent/threads/{}", thread.thread_id);
+    let (_, thread_page) = page(&app, &cookie, &thread_path).await;
+    let csrf = csrf_of(&thread_page);
+    let forged = app
+        .client
+        .post(format!("{}{thread_path}/note", app.address))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "0".repeat(64).as_str()), ("body", "forgée")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let noted = app
+        .client
+        .post(format!("{}{thread_path}/note", app.address))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", "<script>alert(1)</script> à rappeler"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(noted.status(), StatusCode::SEE_OTHER);
+    let (_, after) = page(&app, &cookie, &thread_path).await;
+    assert!(
+        after.contains("&lt;script&gt;alert(1)"),
+        "the note is shown, escaped"
+    );
+    assert!(after.contains("à rappeler"));
+    assert!(!after.contains("<script>alert(1)"));
+    assert!(!after.contains("forgée"));
+
+    // An agent does not see the review page.
+    assert_eq!(
+        page(&app, &cookie, "/agent/review").await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Five failures lock the account, even for the right password.
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "autre@saintejulie.ca", "mauvais")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = login(&app, "autre@saintejulie.ca", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Signing out ends the session.
+    let out = app
+        .client
+        .post(format!("{}/agent/logout", app.address))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page(&app, &cookie, "/agent").await.0, StatusCode::SEE_OTHER);
+}
+both_engines!(
+    staff_sign_in_with_sessions_csrf_lockout_and_escaped_text,
+    sign_in_forms_and_limits
+);
