@@ -2,7 +2,8 @@
 # Runs every test of the project, after installing and starting what the
 # tests need: PostgreSQL must answer (started here when its cluster is
 # installed but stopped), Dovecot and Postfix are installed from Debian's
-# packages and started on 127.0.0.1 by tests/setup/mail-servers.sh, and the
+# packages and started on 127.0.0.1 by tests/setup/mail-servers.sh, Chromium
+# and ChromeDriver are installed by tests/setup/browser.sh, and the
 # small encoder model the classifier tests load comes from its PyPI package.
 # Then: format check, clippy with warnings denied, and the whole test suite.
 #
@@ -35,6 +36,9 @@ pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL does not answer on 127.0.0
 
 echo "==> Mail servers (Dovecot, Postfix)"
 eval "$(tests/setup/mail-servers.sh)"
+
+echo "==> Chromium and ChromeDriver"
+eval "$(tests/setup/browser.sh)"
 
 echo "==> Encoder test model"
 INBOX_TEST_ENCODER_DIR="$(classifiers/scripts/fetch-test-model.sh)"

@@ -9,6 +9,7 @@ mod helpers;
 mod mail;
 
 mod acknowledgements;
+mod browser;
 mod cli;
 mod durability;
 mod email;
