@@ -324,6 +324,8 @@ pub struct WorkerSettings {
     pub outbox_lease_secs: u64,
     /// Idle poll interval of the outbox worker.
     pub outbox_poll_interval_ms: u64,
+    /// Deliveries in flight at once (each waits on the relay or provider).
+    pub outbox_senders: u32,
     /// Messages classified per claim.
     pub classify_batch: u32,
     /// How long a claimed classification stays claimed.
@@ -347,6 +349,7 @@ impl Default for WorkerSettings {
             outbox_backoff_max_secs: 3600,
             outbox_lease_secs: 300,
             outbox_poll_interval_ms: 500,
+            outbox_senders: 4,
             classify_batch: 32,
             classify_lease_secs: 60,
             classify_poll_interval_ms: 500,
@@ -541,6 +544,9 @@ impl Settings {
                 "workers.outbox_lease_secs must be at least 60 (longer than any send timeout)"
                     .into(),
             );
+        }
+        if w.outbox_senders == 0 || w.outbox_senders > 64 {
+            problems.push("workers.outbox_senders must be between 1 and 64".into());
         }
         if w.classify_batch == 0 || w.classify_lease_secs == 0 {
             problems.push("workers.classify_batch and classify_lease_secs must be positive".into());

@@ -52,6 +52,7 @@ pub struct Application {
     webhooks: Option<WebhookWorker>,
     mailboxes: Vec<MailboxWorker>,
     run_workers: bool,
+    outbox_senders: usize,
 }
 
 /// Connects the store named by the settings and applies migrations.
@@ -220,7 +221,7 @@ impl Application {
             meta,
             webhook_wakeup,
             staff: Arc::new(
-                crate::http::staff::StaffPages::load()
+                crate::http::staff::StaffPages::load(settings.timezone())
                     .context("Failed to load the workspace pages")?,
             ),
         };
@@ -239,6 +240,7 @@ impl Application {
             webhooks,
             mailboxes,
             run_workers: settings.workers.enabled,
+            outbox_senders: settings.workers.outbox_senders as usize,
         })
     }
 
@@ -289,7 +291,10 @@ impl Application {
         let cancel = CancellationToken::new();
         let mut workers = tokio::task::JoinSet::new();
         if self.run_workers {
-            workers.spawn(self.outbox.run(cancel.child_token()));
+            workers.spawn(
+                self.outbox
+                    .run_with(self.outbox_senders, cancel.child_token()),
+            );
             workers.spawn(self.classify.run(cancel.child_token()));
             if let Some(webhooks) = self.webhooks {
                 workers.spawn(webhooks.run(cancel.child_token()));

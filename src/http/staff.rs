@@ -81,8 +81,14 @@ impl StaffPages {
     ///
     /// # Errors
     /// When a template or the strings file is broken (a build defect).
-    pub fn load() -> anyhow::Result<Self> {
+    pub fn load(tz: chrono_tz::Tz) -> anyhow::Result<Self> {
         let mut env = Environment::new();
+        // `{{ at | when }}`: a stored UTC time, in the office's time zone.
+        env.add_filter("when", move |value: String| -> String {
+            DateTime::parse_from_rfc3339(&value)
+                .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or(value)
+        });
         for (name, source) in FILES {
             env.add_template(name, source)?;
         }
@@ -415,6 +421,25 @@ fn waiting(lang: &str, since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+fn department_names(state: &AppState, lang: &str) -> HashMap<String, String> {
+    state
+        .settings
+        .office
+        .departments
+        .iter()
+        .map(|d| {
+            (
+                d.slug.clone(),
+                if lang == "en" {
+                    d.name_en.clone()
+                } else {
+                    d.name_fr.clone()
+                },
+            )
+        })
+        .collect()
+}
+
 fn departments(state: &AppState, lang: &str) -> Vec<minijinja::Value> {
     state
         .settings
@@ -503,6 +528,7 @@ async fn inbox_page(
             channels => Channel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             departments => departments(&state, lang),
+            dept_names => department_names(&state, lang),
             ..frame(Some(&staff), lang, "/agent", None)
         },
     )
@@ -568,6 +594,7 @@ async fn thread_page(
             deliveries => deliveries,
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             departments => departments(&state, lang),
+            dept_names => department_names(&state, lang),
             ..frame(Some(&staff), lang, &path, error)
         },
     )
@@ -701,7 +728,7 @@ mod tests {
 
     #[test]
     fn the_pages_compile_and_both_languages_have_every_word() {
-        let pages = StaffPages::load().unwrap();
+        let pages = StaffPages::load(chrono_tz::America::Toronto).unwrap();
         let fr: std::collections::BTreeSet<_> = pages.strings["fr"].keys().collect();
         let en: std::collections::BTreeSet<_> = pages.strings["en"].keys().collect();
         assert_eq!(fr, en);

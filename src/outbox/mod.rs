@@ -277,9 +277,29 @@ impl OutboxWorker {
 
     /// Runs until cancelled. An attempt in flight is finished before exiting.
     pub async fn run(self, cancel: CancellationToken) {
+        self.run_with(1, cancel).await;
+    }
+
+    /// Runs `senders` delivery loops side by side until cancelled, after one
+    /// recovery pass. A relay acknowledges a message only once it is safely
+    /// queued on its disk, so one connection waits on every one of those
+    /// writes; several loops keep several messages in flight. Claims are
+    /// exclusive, so no row is sent twice. Two messages to one citizen may
+    /// leave in either order when they are due together.
+    pub async fn run_with(self, senders: usize, cancel: CancellationToken) {
         if let Err(error) = self.recover().await {
             tracing::error!(error = %error, cause = ?error, "Outbox recovery failed");
         }
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 0..senders.max(1) {
+            let worker = self.clone();
+            let cancel = cancel.clone();
+            loops.spawn(async move { worker.deliver(cancel).await });
+        }
+        while loops.join_next().await.is_some() {}
+    }
+
+    async fn deliver(&self, cancel: CancellationToken) {
         loop {
             if cancel.is_cancelled() {
                 return;

@@ -323,13 +323,14 @@ async fn triage_in_the_browser(engine: Engine) {
     let department = {
         let started = Instant::now();
         loop {
-            let text = browser.text("#department").await;
+            let text = browser.attribute("#department", "data-slug").await;
             if text == "travaux_publics" || started.elapsed() > DEADLINE {
                 break text;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
+    let status = browser.text("#status").await;
     browser
         .screenshot(&format!("{engine:?}-thread").to_lowercase())
         .await;
@@ -365,6 +366,7 @@ async fn triage_in_the_browser(engine: Engine) {
 
     // Assert
     assert_eq!(department, "travaux_publics");
+    assert_eq!(status, "En attente du service");
     let sent = sender.sent();
     let new: Vec<_> = sent[before..].iter().map(|m| m.kind).collect();
     assert!(new.contains(&OutboundKind::AgentReply), "{new:?}");
