@@ -61,9 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
-    /// Supervisors' decisions on flagged messages, one JSON line each
-    /// (`{"message_id","text","decision","kind","decided_at"}`), to retrain
-    /// the classifier with.
+    /// Labelled examples to retrain the classifier with, one JSON line each:
+    /// supervisors' decisions on flagged messages (`"label":"abuse"`, with
+    /// `message_id`, `text`, `decision`, `kind`, `decided_at`) and topics set
+    /// by agents (`"label":"topic"`, with `thread_id`, `text`, `topic`,
+    /// `labelled_at`).
     ExportLabels,
     /// Conditions an administrator must act on (refused channel
     /// credentials), one JSON line each; active ones only unless `--all`.
@@ -342,7 +344,14 @@ impl Cli {
             Command::ExportLabels => {
                 let store = connect_store(&settings).await?;
                 for example in store.labelled_examples().await? {
-                    println!("{}", serde_json::to_string(&example)?);
+                    let mut line = serde_json::to_value(&example)?;
+                    line["label"] = "abuse".into();
+                    println!("{line}");
+                }
+                for example in store.topic_examples().await? {
+                    let mut line = serde_json::to_value(&example)?;
+                    line["label"] = "topic".into();
+                    println!("{line}");
                 }
                 Ok(())
             }

@@ -206,6 +206,40 @@ pub async fn assign(
     Ok(())
 }
 
+/// Sets the topic by hand; the correction is kept as a labelled example
+/// for the classifier (`inbox export-labels`).
+///
+/// # Errors
+/// 404, or 409 when the thread changed since `seen`.
+pub async fn set_topic(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    topic: models::Topic,
+    seen: Option<i64>,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let current = take(tx.as_mut(), thread, seen).await?;
+    if !tx
+        .set_thread_topic(thread, current.version, topic, now)
+        .await?
+    {
+        return Err(ApiError::Conflict { code: "conflict" });
+    }
+    tx.append_audit(&audit(
+        user,
+        "thread.topic_changed",
+        thread,
+        json!({ "topic": current.topic.map(|t| t.as_str()) }),
+        json!({ "topic": topic.as_str() }),
+        now,
+    ))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Whether a reply on `channel` may still go out, judged at `now` from the
 /// citizen's last message: Meta closes a human agent's window after 7 days.
 fn reply_window_open(

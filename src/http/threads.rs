@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/threads/{id}/assign", post(assign))
         .route("/api/v1/threads/{id}/transfer", post(transfer))
         .route("/api/v1/threads/{id}/status", post(status))
+        .route("/api/v1/threads/{id}/topic", post(topic))
         .route("/api/v1/review", get(review_queue))
         .route("/api/v1/review/{message_id}", post(decide))
         .route("/api/v1/audit", get(audit))
@@ -302,6 +303,26 @@ async fn status(
     let body: StatusBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let status = ThreadStatus::parse(&body.status).ok_or_else(|| invalid("status"))?;
     workspace::set_status(&state, &user, id, status, body.version).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopicBody {
+    topic: String,
+    version: Option<i64>,
+}
+
+async fn topic(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = thread_id(&id)?;
+    let body: TopicBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let topic = Topic::parse(&body.topic).ok_or_else(|| invalid("topic"))?;
+    workspace::set_topic(&state, &user, id, topic, body.version).await?;
     Ok(Json(json!({ "ok": true })))
 }
 

@@ -886,6 +886,16 @@ pub trait StoreTx: Send {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Sets the thread's topic by hand (kept as a labelled example) if its
+    /// version is still `expected_version`; `false` otherwise.
+    async fn set_thread_topic(
+        &mut self,
+        id: ThreadId,
+        expected_version: i64,
+        topic: models::Topic,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Appends to the audit log.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
 

@@ -580,6 +580,27 @@ macro_rules! impl_shared_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn set_thread_topic(
+                &mut self,
+                id: models::ThreadId,
+                expected_version: i64,
+                topic: models::Topic,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE threads SET topic = $3, topic_source = 'agent', updated_at = $4,
+                         version = version + 1
+                     WHERE id = $1 AND version = $2",
+                )
+                .bind(id.to_string())
+                .bind(expected_version)
+                .bind(topic.as_str())
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn append_audit(
                 &mut self,
                 entry: &$crate::store::AuditEntry,

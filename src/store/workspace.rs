@@ -160,6 +160,19 @@ pub struct LabelledExample {
     pub decided_at: DateTime<Utc>,
 }
 
+/// A topic an agent set by hand, as exported for retraining.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopicExample {
+    /// The thread.
+    pub thread_id: String,
+    /// The citizen's first message in it (new text only).
+    pub text: String,
+    /// The topic the agent chose.
+    pub topic: String,
+    /// When the thread last changed.
+    pub labelled_at: DateTime<Utc>,
+}
+
 /// The workspace's reads and single-statement writes.
 #[async_trait]
 pub trait Workspace: Send + Sync {
@@ -228,6 +241,9 @@ pub trait Workspace: Send + Sync {
 
     /// Every decision, as labelled examples, oldest first.
     async fn labelled_examples(&self) -> Result<Vec<LabelledExample>, StoreError>;
+
+    /// Every topic an agent set, with the citizen's first words, oldest first.
+    async fn topic_examples(&self) -> Result<Vec<TopicExample>, StoreError>;
 }
 
 /// Turns what someone typed into an FTS5 query: each word a quoted prefix
@@ -602,6 +618,34 @@ macro_rules! impl_workspace {
                             kind,
                             decided_at,
                         }
+                    })
+                    .collect())
+            }
+
+            async fn topic_examples(
+                &self,
+            ) -> Result<Vec<$crate::store::workspace::TopicExample>, StoreError> {
+                let rows: Vec<(String, Option<String>, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                    "SELECT t.id,
+                            (SELECT m.new_text FROM messages m
+                             WHERE m.thread_id = t.id AND m.direction = 'inbound' AND m.kind = 'citizen'
+                             ORDER BY m.received_at, m.id LIMIT 1),
+                            t.topic, t.updated_at
+                     FROM threads t
+                     WHERE t.topic_source = 'agent' AND t.topic IS NOT NULL
+                     ORDER BY t.updated_at, t.id",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(thread_id, text, topic, labelled_at)| {
+                        Some($crate::store::workspace::TopicExample {
+                            thread_id,
+                            text: text?,
+                            topic,
+                            labelled_at,
+                        })
                     })
                     .collect())
             }

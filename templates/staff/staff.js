@@ -23,6 +23,15 @@
       else if (e.key === "a") { var b = document.getElementById("assign-me"); if (b) { b.click(); e.preventDefault(); } }
       else if (e.key === "r") { var t = document.getElementById("reply-body"); if (t) { t.focus(); e.preventDefault(); } }
     });
+    var live = document.getElementById("live");
+    if (live && window.EventSource) {
+      var first = null;
+      var source = new EventSource("/agent/events");
+      source.addEventListener("inbox", function (e) {
+        if (first === null) { first = e.data; return; }
+        if (e.data !== first) { live.hidden = false; }
+      });
+    }
     document.querySelectorAll("button.reveal").forEach(function (button) {
       button.addEventListener("click", function () {
         var text = document.getElementById(button.getAttribute("aria-controls"));

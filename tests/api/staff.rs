@@ -148,6 +148,27 @@ async fn sign_in_forms_and_limits(engine: Engine) {
     assert!(!after.contains("<script>alert(1)"));
     assert!(!after.contains("forgée"));
 
+    // The live-update stream tells the page about the newest activity.
+    let mut events = app
+        .client
+        .get(format!("{}/agent/events", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), events.chunk())
+        .await
+        .expect("an event in time")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(
+        text.contains("event: inbox") && text.contains(&thread.thread_id.to_string()),
+        "{text}"
+    );
+    drop(events);
+
     // An agent does not see the review page.
     assert_eq!(
         page(&app, &cookie, "/agent/review").await.0,

@@ -327,6 +327,12 @@ async fn thread_actions(engine: Engine) {
             &json!({"body": "Une équipe passera cette semaine."}),
         )
         .await;
+    let topic = ws
+        .post(agent, &path("topic"), &json!({"topic": "water_sewer"}))
+        .await;
+    let bad_topic = ws
+        .post(agent, &path("topic"), &json!({"topic": "astrologie"}))
+        .await;
     ws.app.run_pending_jobs().await;
 
     // Assert: each answered as it should, the thread shows it, the citizen got it.
@@ -335,6 +341,11 @@ async fn thread_actions(engine: Engine) {
     assert_eq!(stale.0, 409, "a stale version is a conflict: {:?}", stale.1);
     assert_eq!(transferred.0, 200, "{:?}", transferred.1);
     assert_eq!(replied.0, 202, "{:?}", replied.1);
+    assert_eq!((topic.0, bad_topic.0), (200, 422));
+    let topics = ws.app.store.topic_examples().await.unwrap();
+    assert_eq!(topics.len(), 1);
+    assert_eq!(topics[0].topic, "water_sewer");
+    assert_eq!(topics[0].text, "La boîte de service devant chez moi fuit.");
     let (_, after) = ws.get(agent, &format!("/api/v1/threads/{thread}")).await;
     assert_eq!(after["thread"]["department"], "travaux_publics");
     assert_eq!(after["thread"]["status"], "waiting_on_citizen");
@@ -387,7 +398,8 @@ async fn thread_actions(engine: Engine) {
             "thread.note_added",
             "thread.assigned",
             "thread.transferred",
-            "thread.replied"
+            "thread.replied",
+            "thread.topic_changed"
         ]
     );
 }
