@@ -40,6 +40,10 @@ const SHIPPED: &[(&str, &str)] = &[
         "fr/transfer_notice.txt",
         include_str!("../templates/fr/transfer_notice.txt"),
     ),
+    (
+        "fr/canned_replies.toml",
+        include_str!("../templates/fr/canned_replies.toml"),
+    ),
     ("fr/form.html", include_str!("../templates/fr/form.html")),
     (
         "fr/form_confirmation.html",
@@ -72,6 +76,10 @@ const SHIPPED: &[(&str, &str)] = &[
     (
         "en/transfer_notice.txt",
         include_str!("../templates/en/transfer_notice.txt"),
+    ),
+    (
+        "en/canned_replies.toml",
+        include_str!("../templates/en/canned_replies.toml"),
     ),
     ("en/form.html", include_str!("../templates/en/form.html")),
     (
@@ -130,10 +138,28 @@ struct Catalogue {
     errors: HashMap<String, String>,
 }
 
+/// The canned replies file of one language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedFile {
+    #[serde(default)]
+    reply: Vec<CannedEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedEntry {
+    title: String,
+    text: String,
+}
+
 /// The loaded templates and catalogues.
 pub struct Templates {
     env: Environment<'static>,
     catalogues: HashMap<Language, Catalogue>,
+    /// Titles of each language's canned replies; their texts are templates
+    /// named `LANG/canned/N`.
+    canned: HashMap<Language, Vec<String>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -163,9 +189,28 @@ impl Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         let mut catalogues = HashMap::new();
+        let mut canned = HashMap::new();
         for (name, shipped) in SHIPPED {
             let source = read_source(dir, name, shipped)?;
-            if let Some(lang) = name.strip_suffix("/messages.toml") {
+            if let Some(lang) = name.strip_suffix("/canned_replies.toml") {
+                let language = Language::from_code(lang).unwrap_or_default();
+                let file: CannedFile =
+                    toml::from_str(&source).map_err(|e| TemplateError::Catalogue {
+                        lang: language.as_str(),
+                        reason: format!("canned_replies.toml: {e}"),
+                    })?;
+                let mut titles = Vec::new();
+                for (i, entry) in file.reply.into_iter().enumerate() {
+                    let template = format!("{lang}/canned/{i}");
+                    env.add_template_owned(template.clone(), entry.text)
+                        .map_err(|source| TemplateError::Render {
+                            name: template,
+                            source,
+                        })?;
+                    titles.push(entry.title);
+                }
+                canned.insert(language, titles);
+            } else if let Some(lang) = name.strip_suffix("/messages.toml") {
                 let language = Language::from_code(lang).unwrap_or_default();
                 let lang_code = language.as_str();
                 let catalogue: Catalogue =
@@ -188,7 +233,11 @@ impl Templates {
                     })?;
             }
         }
-        let templates = Self { env, catalogues };
+        let templates = Self {
+            env,
+            catalogues,
+            canned,
+        };
         templates.check_all_render()?;
         Ok(templates)
     }
@@ -224,8 +273,54 @@ impl Templates {
                 "reply_email.subject.txt",
                 minijinja::context! { reference => "SJ-2026-000001", subject => "x" },
             )?;
+            self.render(
+                lang,
+                "transfer_notice.txt",
+                minijinja::context! {
+                    reference => "SJ-2026-000001", name => "Test", department => "Service",
+                    request_type => "Type", delay_business_days => 5,
+                    office => OfficeContext { phone: "450 922-7111".into(), email: "clientele@example.com".into() },
+                },
+            )?;
+            self.canned_replies(
+                lang,
+                &CannedContext {
+                    reference: "SJ-2026-000001".into(),
+                    name: None,
+                    department: None,
+                    delay: None,
+                },
+            )?;
         }
         Ok(())
+    }
+
+    /// The canned replies of `lang`, as (title, text) with `ctx` filled in.
+    ///
+    /// # Errors
+    /// [`TemplateError::Render`] when one fails (checked at load).
+    pub fn canned_replies(
+        &self,
+        lang: Language,
+        ctx: &CannedContext,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
+        let code = lang.as_str();
+        self.canned
+            .get(&lang)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, title)| {
+                let name = format!("{code}/canned/{i}");
+                let text = self
+                    .env
+                    .get_template(&name)
+                    .and_then(|t| t.render(ctx))
+                    .map_err(|source| TemplateError::Render { name, source })?;
+                Ok((title.clone(), text))
+            })
+            .collect()
     }
 
     /// Renders `lang/name` with `ctx`.
@@ -322,6 +417,19 @@ pub struct OfficeContext {
     pub phone: String,
     /// Public email address.
     pub email: String,
+}
+
+/// What a canned reply may say.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CannedContext {
+    /// The request's reference.
+    pub reference: String,
+    /// The citizen's name, when known.
+    pub name: Option<String>,
+    /// The department's name, when the request has one.
+    pub department: Option<String>,
+    /// The expected delay, written out, when known.
+    pub delay: Option<String>,
 }
 
 /// Today's hours, written out.

@@ -621,6 +621,41 @@ async fn thread_page(
             },
         )
     });
+    let en = thread.language == models::Language::En;
+    let canned_ctx = crate::templates::CannedContext {
+        reference: thread
+            .reference
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        name: messages
+            .iter()
+            .find(|m| m.direction == crate::store::Direction::Inbound)
+            .and_then(|m| m.sender_name.clone()),
+        department: thread.department.as_ref().and_then(|slug| {
+            state
+                .settings
+                .office
+                .departments
+                .iter()
+                .find(|d| &d.slug == slug)
+                .map(|d| {
+                    if en {
+                        d.name_en.clone()
+                    } else {
+                        d.name_fr.clone()
+                    }
+                })
+        }),
+        delay: None,
+    };
+    let canned: Vec<minijinja::Value> = state
+        .templates
+        .canned_replies(thread.language, &canned_ctx)
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|(title, text)| minijinja::context! { title => title, text => text })
+        .collect();
     let path = format!("/agent/threads/{id}");
     state.staff.render(
         "thread.html",
@@ -638,6 +673,7 @@ async fn thread_page(
             deliveries => deliveries,
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             topics => models::Topic::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            canned => canned,
             departments => departments(&state, lang),
             dept_names => department_names(&state, lang),
             ..frame(Some(&staff), lang, &path, error)

@@ -23,6 +23,13 @@
       else if (e.key === "a") { var b = document.getElementById("assign-me"); if (b) { b.click(); e.preventDefault(); } }
       else if (e.key === "r") { var t = document.getElementById("reply-body"); if (t) { t.focus(); e.preventDefault(); } }
     });
+    var canned = document.getElementById("canned");
+    var reply = document.getElementById("reply-body");
+    if (canned && reply) {
+      canned.addEventListener("change", function () {
+        if (canned.value) { reply.value = canned.value; reply.focus(); }
+      });
+    }
     var live = document.getElementById("live");
     if (live && window.EventSource) {
       var first = null;

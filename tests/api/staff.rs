@@ -118,6 +118,13 @@ async fn sign_in_forms_and_limits(engine: Engine) {
     let thread_path = format!("/agent/threads/{}", thread.thread_id);
     let (_, thread_page) = page(&app, &cookie, &thread_path).await;
     let csrf = csrf_of(&thread_page);
+    assert!(
+        thread_page.contains("Accusé de prise en charge"),
+        "canned replies are offered"
+    );
+    assert!(thread_page.contains(&format!(
+        "Nous avons pris connaissance de votre demande {reference}"
+    )));
     let forged = app
         .client
         .post(format!("{}{thread_path}/note", app.address))
