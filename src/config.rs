@@ -139,6 +139,9 @@ pub struct OfficeSettings {
     pub closures: Vec<NaiveDate>,
     /// Business hours within which a transferred request is acknowledged.
     pub transfer_ack_business_hours: u32,
+    /// Business hours within which an agent answers a citizen's message
+    /// (the first-response target shown as the thread's deadline).
+    pub first_response_business_hours: u32,
     /// The municipal departments, and which topics they handle.
     pub departments: Vec<DepartmentSettings>,
 }
@@ -172,6 +175,7 @@ impl Default for OfficeSettings {
             hours: WeekHours::default(),
             closures: Vec::new(),
             transfer_ack_business_hours: 24,
+            first_response_business_hours: 16,
             departments: vec![
                 public_works,
                 dept(

@@ -138,6 +138,8 @@ impl Application {
             sending_channels: registry.channels(),
             classify: true,
             classify_wakeup: Arc::clone(&classify_wakeup),
+            calendar: settings.calendar(),
+            first_response_hours: settings.office.first_response_business_hours,
         });
         let office = OfficeContext {
             phone: settings.office.phone.clone(),

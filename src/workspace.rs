@@ -76,17 +76,28 @@ fn audit(
     }
 }
 
-/// Writes the thread's fields as `status`, `assignee`, `department`.
+/// Writes the thread's fields as `status`, `assignee`, `department` and
+/// its deadline `due`.
+#[allow(clippy::too_many_arguments)]
 async fn save(
     tx: &mut dyn StoreTx,
     thread: &ThreadRecord,
     status: ThreadStatus,
     assignee: Option<&str>,
     department: Option<&str>,
+    due: Option<DateTime<Utc>>,
     at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     if tx
-        .save_thread_fields(thread.id, thread.version, status, assignee, department, at)
+        .save_thread_fields(
+            thread.id,
+            thread.version,
+            status,
+            assignee,
+            department,
+            due,
+            at,
+        )
         .await?
     {
         Ok(())
@@ -137,12 +148,26 @@ pub async fn set_status(
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
+    // Awaiting an agent or a department, the deadline stands (or starts
+    // now); waiting on the citizen or resolved, nothing is due.
+    let due = match status {
+        ThreadStatus::AwaitingAgent => current
+            .due_at
+            .or_else(|| state.ingestor.first_response_due(now)),
+        ThreadStatus::WaitingOnDepartment => current.due_at.or_else(|| {
+            state
+                .ingestor
+                .due_after(now, state.settings.office.transfer_ack_business_hours)
+        }),
+        ThreadStatus::WaitingOnCitizen | ThreadStatus::Resolved => None,
+    };
     save(
         tx.as_mut(),
         &current,
         status,
         current.assignee_id.as_deref(),
         current.department.as_deref(),
+        due,
         now,
     )
     .await?;
@@ -190,6 +215,7 @@ pub async fn assign(
         current.status,
         assignee.as_deref(),
         current.department.as_deref(),
+        current.due_at,
         now,
     )
     .await?;
@@ -299,6 +325,7 @@ pub async fn reply(
         ThreadStatus::WaitingOnCitizen,
         current.assignee_id.as_deref(),
         current.department.as_deref(),
+        None,
         now,
     )
     .await?;
@@ -386,12 +413,16 @@ pub async fn transfer(
         tx.enqueue_outbox(&outbox).await?;
         outbox_id = Some(outbox.id.to_string());
     }
+    let due = state
+        .ingestor
+        .due_after(now, state.settings.office.transfer_ack_business_hours);
     save(
         tx.as_mut(),
         &current,
         ThreadStatus::WaitingOnDepartment,
         current.assignee_id.as_deref(),
         Some(&dept.slug),
+        due,
         now,
     )
     .await?;

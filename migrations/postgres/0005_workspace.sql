@@ -35,6 +35,10 @@ CREATE TABLE sessions (
 );
 
 ALTER TABLE threads ADD COLUMN assignee_id TEXT REFERENCES users(id);
+-- When the thread must be answered: the first-response target after an
+-- unanswered citizen message, or 24 business hours after a transfer.
+ALTER TABLE threads ADD COLUMN due_at TIMESTAMPTZ;
+CREATE INDEX threads_due ON threads(category, due_at);
 CREATE INDEX threads_inbox ON threads(category, last_message_at, id);
 CREATE INDEX threads_inbox_status ON threads(category, status, last_message_at, id);
 

@@ -416,6 +416,7 @@ struct InboxParams {
     department: Option<String>,
     order: Option<String>,
     flagged: Option<String>,
+    overdue: Option<String>,
     after: Option<String>,
 }
 
@@ -439,6 +440,7 @@ fn query_string(p: &InboxParams) -> String {
         ("department", &p.department),
         ("order", &p.order),
         ("flagged", &p.flagged),
+        ("overdue", &p.overdue),
         ("after", &p.after),
     ]
     .iter()
@@ -519,6 +521,7 @@ async fn inbox_page(
         department: nonempty(&p.department),
         assignee: None,
         flagged: (p.flagged.as_deref() == Some("true")).then_some(true),
+        overdue_at: (p.overdue.as_deref() == Some("true")).then(|| state.clock.now()),
         search: nonempty(&p.q).map(|q| q.chars().take(200).collect()),
         order: if p.order.as_deref() == Some("newest") {
             InboxOrder::NewestFirst
@@ -557,12 +560,15 @@ async fn inbox_page(
                 contact_name => t.contact_name.clone(), subject => t.subject.clone(), topic => t.topic.clone(),
                 department => t.department.clone(), status => t.status.clone(), flagged => t.flagged,
                 waiting => waiting(lang, t.last_citizen_message_at.unwrap_or(t.created_at), now),
+                due => t.due_at.map(|d| d.to_rfc3339()),
+                overdue => t.due_at.is_some_and(|d| d < now),
             }
         })
         .collect();
     let filters = minijinja::context! {
         q => nonempty(&p.q).unwrap_or_default(), channel => nonempty(&p.channel), status => nonempty(&p.status),
         department => nonempty(&p.department), order => nonempty(&p.order), flagged => p.flagged.as_deref() == Some("true"),
+        overdue => p.overdue.as_deref() == Some("true"),
     };
     state.staff.render(
         "inbox.html",

@@ -71,6 +71,7 @@ struct ListParams {
     department: Option<String>,
     assignee: Option<String>,
     flagged: Option<bool>,
+    overdue: Option<bool>,
     q: Option<String>,
     order: Option<String>,
     after: Option<String>,
@@ -132,6 +133,7 @@ async fn list_threads(
         department: parse(&params.department, "department")?,
         assignee,
         flagged: params.flagged,
+        overdue_at: (params.overdue == Some(true)).then(|| state.clock.now()),
         search: parse(&params.q, "q")?,
         order: match parse(&params.order, "order")?.as_deref() {
             None | Some("oldest") => InboxOrder::OldestFirst,
@@ -183,6 +185,7 @@ async fn get_thread(
             "created_at": thread.created_at,
             "last_message_at": thread.last_message_at,
             "last_citizen_message_at": thread.last_citizen_message_at,
+            "due_at": thread.due_at,
             "version": thread.version,
         },
         "messages": messages,

@@ -129,6 +129,8 @@ pub struct Ingestor {
     sending_channels: Arc<Vec<Channel>>,
     classify: bool,
     classify_wakeup: Arc<Notify>,
+    calendar: Arc<models::calendar::Calendar>,
+    first_response_hours: u32,
 }
 
 /// Builds an [`Ingestor`].
@@ -152,6 +154,10 @@ pub struct IngestorParts {
     pub classify: bool,
     /// Woken after each commit that queued a classification.
     pub classify_wakeup: Arc<Notify>,
+    /// Office hours, for deadlines.
+    pub calendar: models::calendar::Calendar,
+    /// Business hours to answer a citizen's message.
+    pub first_response_hours: u32,
 }
 
 impl Ingestor {
@@ -167,7 +173,27 @@ impl Ingestor {
             sending_channels: Arc::new(parts.sending_channels),
             classify: parts.classify,
             classify_wakeup: parts.classify_wakeup,
+            calendar: Arc::new(parts.calendar),
+            first_response_hours: parts.first_response_hours,
         }
+    }
+
+    /// When a citizen message received at `at` must be answered by.
+    pub fn first_response_due(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.calendar
+            .add_business_hours(at, self.first_response_hours)
+    }
+
+    /// When something due `hours` business hours after `at` is due.
+    pub fn due_after(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        hours: u32,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.calendar.add_business_hours(at, hours)
     }
 
     /// Takes in one message. `respond` builds the answer saved with an
@@ -319,7 +345,8 @@ impl Ingestor {
         };
         let (thread_id, reference, new_thread, category) = match existing {
             Some(thread) => {
-                tx.touch_thread(thread.id, now, citizen_at).await?;
+                let due = citizen_at.and_then(|at| self.first_response_due(at));
+                tx.touch_thread(thread.id, now, citizen_at, due).await?;
                 (thread.id, thread.reference, false, ThreadCategory::Request)
             }
             None => {
@@ -351,6 +378,11 @@ impl Ingestor {
                     },
                     language: message.language,
                     last_citizen_message_at: citizen_at,
+                    due_at: if category == ThreadCategory::Request {
+                        citizen_at.and_then(|at| self.first_response_due(at))
+                    } else {
+                        None
+                    },
                     at: now,
                 };
                 tx.create_thread(&thread).await?;

@@ -167,6 +167,8 @@ pub struct NewThread {
     /// When the citizen wrote, for a thread opened by a citizen's message
     /// (chat reply windows are counted from it).
     pub last_citizen_message_at: Option<DateTime<Utc>>,
+    /// When it must be answered, for a request awaiting an agent.
+    pub due_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub at: DateTime<Utc>,
 }
@@ -344,6 +346,8 @@ pub struct ThreadRecord {
     pub last_citizen_message_at: Option<DateTime<Utc>>,
     /// The agent it is assigned to, when it is.
     pub assignee_id: Option<String>,
+    /// When it must be answered (`None`: nothing is due).
+    pub due_at: Option<DateTime<Utc>>,
     /// Bumped by every change: a write names the version it read, and a
     /// stale one is refused instead of silently overwriting a colleague.
     pub version: i64,
@@ -822,6 +826,7 @@ pub trait StoreTx: Send {
         id: ThreadId,
         at: DateTime<Utc>,
         citizen_at: Option<DateTime<Utc>>,
+        due_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
 
     /// Stores an inbound message, its attachments, its Message-ID and, when
@@ -876,6 +881,7 @@ pub trait StoreTx: Send {
     /// Writes a thread's status, assignee and department if its version is
     /// still `expected_version`, bumping it; `false` when someone changed
     /// the thread in between (nothing is written).
+    #[allow(clippy::too_many_arguments)]
     async fn save_thread_fields(
         &mut self,
         id: ThreadId,
@@ -883,6 +889,7 @@ pub trait StoreTx: Send {
         status: ThreadStatus,
         assignee_id: Option<&str>,
         department: Option<&str>,
+        due_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 

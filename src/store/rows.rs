@@ -76,6 +76,7 @@ pub(super) struct ThreadRow {
     pub last_message_at: DateTime<Utc>,
     pub last_citizen_message_at: Option<DateTime<Utc>>,
     pub assignee_id: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
@@ -103,6 +104,7 @@ impl TryFrom<ThreadRow> for ThreadRecord {
             last_message_at: row.last_message_at,
             last_citizen_message_at: row.last_citizen_message_at,
             assignee_id: row.assignee_id,
+            due_at: row.due_at,
             version: row.version,
         })
     }
@@ -426,6 +428,7 @@ pub(super) struct ThreadListRow {
     pub created_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
     pub last_citizen_message_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
@@ -445,6 +448,7 @@ impl From<ThreadListRow> for super::workspace::ThreadListItem {
             created_at: row.created_at,
             last_message_at: row.last_message_at,
             last_citizen_message_at: row.last_citizen_message_at,
+            due_at: row.due_at,
             version: row.version,
         }
     }

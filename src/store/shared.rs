@@ -248,8 +248,8 @@ macro_rules! impl_shared_store {
                     "INSERT INTO threads
                          (id, reference, contact_id, channel, category, subject, status,
                           language, created_at, last_message_at, updated_at,
-                          last_citizen_message_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10)",
+                          last_citizen_message_at, due_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11)",
                 )
                 .bind(thread.id.to_string())
                 .bind(thread.reference.as_ref().map(ToString::to_string))
@@ -261,6 +261,7 @@ macro_rules! impl_shared_store {
                 .bind(thread.language.as_str())
                 .bind(thread.at)
                 .bind(thread.last_citizen_message_at)
+                .bind(thread.due_at)
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
@@ -271,6 +272,7 @@ macro_rules! impl_shared_store {
                 id: models::ThreadId,
                 at: chrono::DateTime<chrono::Utc>,
                 citizen_at: Option<chrono::DateTime<chrono::Utc>>,
+                due_at: Option<chrono::DateTime<chrono::Utc>>,
             ) -> Result<(), StoreError> {
                 match citizen_at {
                     Some(citizen_at) => {
@@ -278,6 +280,8 @@ macro_rules! impl_shared_store {
                             "UPDATE threads
                              SET last_message_at = $2, status = 'awaiting_agent', updated_at = $2,
                                  version = version + 1,
+                                 due_at = CASE WHEN status = 'awaiting_agent' AND due_at IS NOT NULL
+                                               THEN due_at ELSE $4 END,
                                  last_citizen_message_at = CASE
                                      WHEN last_citizen_message_at IS NULL OR last_citizen_message_at < $3
                                      THEN $3 ELSE last_citizen_message_at END
@@ -286,6 +290,7 @@ macro_rules! impl_shared_store {
                         .bind(id.to_string())
                         .bind(at)
                         .bind(citizen_at)
+                        .bind(due_at)
                         .execute(&mut *self.tx)
                         .await?;
                     }
@@ -546,7 +551,7 @@ macro_rules! impl_shared_store {
                     "UPDATE threads SET version = version WHERE id = $1
                      RETURNING id, reference, contact_id, channel, category, subject, status, topic,
                                department, flagged, language, created_at, last_message_at,
-                               last_citizen_message_at, assignee_id, version",
+                               last_citizen_message_at, assignee_id, due_at, version",
                 )
                 .bind(id.to_string())
                 .fetch_optional(&mut *self.tx)
@@ -561,12 +566,13 @@ macro_rules! impl_shared_store {
                 status: models::ThreadStatus,
                 assignee_id: Option<&str>,
                 department: Option<&str>,
+                due_at: Option<chrono::DateTime<chrono::Utc>>,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(
                     "UPDATE threads
                      SET status = $3, assignee_id = $4, department = $5, updated_at = $6,
-                         version = version + 1
+                         due_at = $7, version = version + 1
                      WHERE id = $1 AND version = $2",
                 )
                 .bind(id.to_string())
@@ -575,6 +581,7 @@ macro_rules! impl_shared_store {
                 .bind(assignee_id)
                 .bind(department)
                 .bind(at)
+                .bind(due_at)
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -818,7 +825,7 @@ macro_rules! impl_shared_store {
                 let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
                     "SELECT id, reference, contact_id, channel, category, subject, status, topic,
                             department, flagged, language, created_at, last_message_at,
-                            last_citizen_message_at, assignee_id, version
+                            last_citizen_message_at, assignee_id, due_at, version
                      FROM threads WHERE id = $1",
                 )
                 .bind(id.to_string())
@@ -834,7 +841,7 @@ macro_rules! impl_shared_store {
                 let row: Option<$crate::store::rows::ThreadRow> = sqlx::query_as(
                     "SELECT id, reference, contact_id, channel, category, subject, status, topic,
                             department, flagged, language, created_at, last_message_at,
-                            last_citizen_message_at, assignee_id, version
+                            last_citizen_message_at, assignee_id, due_at, version
                      FROM threads WHERE reference = $1",
                 )
                 .bind(reference.to_string())

@@ -64,6 +64,8 @@ pub struct ThreadQuery {
     pub assignee: Option<String>,
     /// Only flagged (true) or unflagged (false) threads.
     pub flagged: Option<bool>,
+    /// Only threads whose deadline passed before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
     /// Full-text search in the messages.
     pub search: Option<String>,
     /// Order.
@@ -103,6 +105,8 @@ pub struct ThreadListItem {
     pub last_message_at: DateTime<Utc>,
     /// Latest citizen message.
     pub last_citizen_message_at: Option<DateTime<Utc>>,
+    /// When it must be answered.
+    pub due_at: Option<DateTime<Utc>>,
     /// For optimistic concurrency.
     pub version: i64,
 }
@@ -455,7 +459,7 @@ macro_rules! impl_workspace {
                 let mut sql = String::from(
                     "SELECT t.id, t.reference, t.channel, t.status, t.topic, t.department, t.flagged,
                             t.assignee_id, c.display_name, t.subject, t.created_at, t.last_message_at,
-                            t.last_citizen_message_at, t.version
+                            t.last_citizen_message_at, t.due_at, t.version
                      FROM threads t JOIN contacts c ON c.id = t.contact_id
                      WHERE t.category = 'request'",
                 );
@@ -464,59 +468,64 @@ macro_rules! impl_workspace {
                     n += 1;
                     format!("${n}")
                 };
-                let mut binds: Vec<String> = Vec::new();
+                enum Bind {
+                    Text(String),
+                    Time(chrono::DateTime<chrono::Utc>),
+                }
+                let mut binds: Vec<Bind> = Vec::new();
                 if let Some(channel) = query.channel {
                     sql.push_str(&format!(" AND t.channel = {}", next()));
-                    binds.push(channel.as_str().to_owned());
+                    binds.push(Bind::Text(channel.as_str().to_owned()));
                 }
                 if let Some(topic) = query.topic {
                     sql.push_str(&format!(" AND t.topic = {}", next()));
-                    binds.push(topic.as_str().to_owned());
+                    binds.push(Bind::Text(topic.as_str().to_owned()));
                 }
                 if let Some(status) = query.status {
                     sql.push_str(&format!(" AND t.status = {}", next()));
-                    binds.push(status.as_str().to_owned());
+                    binds.push(Bind::Text(status.as_str().to_owned()));
                 }
                 if let Some(department) = &query.department {
                     sql.push_str(&format!(" AND t.department = {}", next()));
-                    binds.push(department.clone());
+                    binds.push(Bind::Text(department.clone()));
                 }
                 if let Some(assignee) = &query.assignee {
                     sql.push_str(&format!(" AND t.assignee_id = {}", next()));
-                    binds.push(assignee.clone());
+                    binds.push(Bind::Text(assignee.clone()));
                 }
                 if let Some(flagged) = query.flagged {
                     sql.push_str(if flagged { " AND t.flagged" } else { " AND NOT t.flagged" });
                 }
+                if let Some(at) = query.overdue_at {
+                    sql.push_str(&format!(" AND t.due_at < {}", next()));
+                    binds.push(Bind::Time(at));
+                }
                 if let Some(search) = query.search.as_deref().and_then(search_term) {
                     sql.push_str(&format!(" AND t.id IN ({})", SEARCH_SQL.replace("$Q", &next())));
-                    binds.push(search);
+                    binds.push(Bind::Text(search));
                 }
                 let (cmp, dir) = match query.order {
                     InboxOrder::OldestFirst => (">", "ASC"),
                     InboxOrder::NewestFirst => ("<", "DESC"),
                 };
-                let cursor_at = query.after.as_ref().map(|c| c.at);
                 if let Some(after) = &query.after {
                     let (a, b) = (next(), next());
                     sql.push_str(&format!(
                         " AND (t.last_message_at {cmp} {a} OR (t.last_message_at = {a} AND t.id {cmp} {b}))"
                     ));
-                    binds.push(String::new()); // placeholder for the timestamp, bound below
-                    binds.push(after.id.clone());
+                    binds.push(Bind::Time(after.at));
+                    binds.push(Bind::Text(after.id.clone()));
                 }
                 sql.push_str(&format!(
                     " ORDER BY t.last_message_at {dir}, t.id {dir} LIMIT {}",
                     query.limit.clamp(1, 200)
                 ));
                 let mut q = sqlx::query_as::<_, $crate::store::rows::ThreadListRow>(&sql);
-                let cursor_index = query.after.as_ref().map(|_| binds.len() - 2);
-                for (i, value) in binds.iter().enumerate() {
-                    if Some(i) == cursor_index {
-                        q = q.bind(cursor_at);
-                    } else {
-                        q = q.bind(value.clone());
-                    }
+                for value in binds {
+                    q = match value {
+                        Bind::Text(text) => q.bind(text),
+                        Bind::Time(at) => q.bind(at),
+                    };
                 }
                 let rows = q.fetch_all(self.reader()).await?;
                 Ok(rows.into_iter().map(Into::into).collect())

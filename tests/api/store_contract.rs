@@ -48,6 +48,7 @@ async fn new_thread(store: &Arc<dyn Store>, email: &str) -> (ContactId, ThreadId
         status: ThreadStatus::AwaitingAgent,
         language: Language::Fr,
         last_citizen_message_at: Some(t0()),
+        due_at: None,
         at: t0(),
     };
     tx.create_thread(&thread).await.unwrap();

@@ -268,6 +268,15 @@ async fn inbox_listing(engine: Engine) {
         "SJ-2026-000001".len()
     );
     assert_eq!((bad, bad_cursor), (422, 422));
+
+    // Deadlines: the first-response target runs in business hours.
+    assert!(oldest["threads"][0]["due_at"].is_string());
+    ws.app.set_now(t0() + Duration::minutes(5));
+    let (_, early) = ws.get(agent, "/api/v1/threads?overdue=true").await;
+    assert!(ids(&early).is_empty());
+    ws.app.set_now(t0() + Duration::days(7));
+    let (_, late) = ws.get(agent, "/api/v1/threads?overdue=true").await;
+    assert_eq!(ids(&late).len(), 3);
 }
 both_engines!(
     the_inbox_lists_filters_searches_and_pages_threads,
@@ -349,6 +358,10 @@ async fn thread_actions(engine: Engine) {
     let (_, after) = ws.get(agent, &format!("/api/v1/threads/{thread}")).await;
     assert_eq!(after["thread"]["department"], "travaux_publics");
     assert_eq!(after["thread"]["status"], "waiting_on_citizen");
+    assert!(
+        after["thread"]["due_at"].is_null(),
+        "answered: nothing is due"
+    );
     assert!(after["thread"]["assignee_id"].is_string());
     assert_eq!(
         after["notes"][0]["body"],
