@@ -605,6 +605,13 @@ async fn thread_page(
     };
     let messages = state.store.list_messages(id).await?;
     let notes = state.store.list_notes(id).await?;
+    let flags: Vec<minijinja::Value> = state
+        .store
+        .contact_flag_history(thread.contact_id)
+        .await?
+        .iter()
+        .map(|f| minijinja::context! { kind => f.kind.clone(), decided_at => f.decided_at.to_rfc3339() })
+        .collect();
     let deliveries: Vec<minijinja::Value> = state
         .store
         .list_outbox(id)
@@ -680,6 +687,7 @@ async fn thread_page(
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             topics => models::Topic::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             canned => canned,
+            flags => flags,
             departments => departments(&state, lang),
             dept_names => department_names(&state, lang),
             ..frame(Some(&staff), lang, &path, error)

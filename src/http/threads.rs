@@ -171,6 +171,7 @@ async fn get_thread(
     let messages = state.store.list_messages(id).await?;
     let notes = state.store.list_notes(id).await?;
     let outbox = state.store.list_outbox(id).await?;
+    let flags = state.store.contact_flag_history(thread.contact_id).await?;
     Ok(Json(json!({
         "thread": {
             "id": thread.id.to_string(),
@@ -190,6 +191,11 @@ async fn get_thread(
         },
         "messages": messages,
         "notes": notes,
+        "contact_confirmed_flags": flags.iter().map(|f| json!({
+            "message_id": f.message_id,
+            "kind": f.kind,
+            "decided_at": f.decided_at,
+        })).collect::<Vec<_>>(),
         "deliveries": outbox.iter().map(|o| json!({
             "id": o.id.to_string(),
             "channel": o.channel.as_str(),

@@ -246,6 +246,12 @@ pub trait Workspace: Send + Sync {
     /// Every decision, as labelled examples, oldest first.
     async fn labelled_examples(&self) -> Result<Vec<LabelledExample>, StoreError>;
 
+    /// The confirmed flags on a contact's messages, newest first.
+    async fn contact_flag_history(
+        &self,
+        contact: models::ContactId,
+    ) -> Result<Vec<LabelledExample>, StoreError>;
+
     /// Every topic an agent set, with the citizen's first words, oldest first.
     async fn topic_examples(&self) -> Result<Vec<TopicExample>, StoreError>;
 }
@@ -615,6 +621,34 @@ macro_rules! impl_workspace {
                          FROM review_decisions d JOIN messages m ON m.id = d.message_id
                          ORDER BY d.decided_at, d.message_id",
                     )
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(message_id, text, decision, kind, decided_at)| {
+                        $crate::store::workspace::LabelledExample {
+                            message_id,
+                            text,
+                            decision,
+                            kind,
+                            decided_at,
+                        }
+                    })
+                    .collect())
+            }
+
+            async fn contact_flag_history(
+                &self,
+                contact: models::ContactId,
+            ) -> Result<Vec<$crate::store::workspace::LabelledExample>, StoreError> {
+                let rows: Vec<(String, String, String, Option<String>, chrono::DateTime<chrono::Utc>)> =
+                    sqlx::query_as(
+                        "SELECT d.message_id, m.new_text, d.decision, d.kind, d.decided_at
+                         FROM review_decisions d JOIN messages m ON m.id = d.message_id
+                         WHERE m.contact_id = $1 AND d.decision = 'confirmed'
+                         ORDER BY d.decided_at DESC, d.message_id",
+                    )
+                    .bind(contact.to_string())
                     .fetch_all(self.reader())
                     .await?;
                 Ok(rows

@@ -606,6 +606,8 @@ async fn review(engine: Engine) {
     assert_eq!(again.1["code"], "already_decided");
     assert_eq!(no_kind.0, 422);
     assert!(queue_after["messages"].as_array().unwrap().is_empty());
+    let (_, detail) = ws.get(sup, &format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(detail["contact_confirmed_flags"][0]["kind"], "threat");
     let labels = ws.app.store.labelled_examples().await.unwrap();
     assert_eq!(labels.len(), 1);
     assert_eq!(
