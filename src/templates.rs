@@ -33,6 +33,10 @@ const SHIPPED: &[(&str, &str)] = &[
         include_str!("../templates/fr/ack_chat.txt"),
     ),
     (
+        "fr/ack_refusal.txt",
+        include_str!("../templates/fr/ack_refusal.txt"),
+    ),
+    (
         "fr/reply_email.subject.txt",
         include_str!("../templates/fr/reply_email.subject.txt"),
     ),
@@ -68,6 +72,10 @@ const SHIPPED: &[(&str, &str)] = &[
     (
         "en/ack_chat.txt",
         include_str!("../templates/en/ack_chat.txt"),
+    ),
+    (
+        "en/ack_refusal.txt",
+        include_str!("../templates/en/ack_refusal.txt"),
     ),
     (
         "en/reply_email.subject.txt",
@@ -264,6 +272,7 @@ impl Templates {
                     "ack_email.txt",
                     "ack_email.html",
                     "ack_chat.txt",
+                    "ack_refusal.txt",
                 ] {
                     self.render(lang, t, &ctx)?;
                 }

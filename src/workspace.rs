@@ -315,6 +315,7 @@ pub async fn reply(
             received_at: None,
             body: Some(body.to_owned()),
             in_reply_to: target.rfc_message_id,
+            refusal: false,
         },
         now,
     );
@@ -407,6 +408,7 @@ pub async fn transfer(
                 received_at: None,
                 body: Some(text),
                 in_reply_to: target.rfc_message_id,
+                refusal: false,
             },
             now,
         );
@@ -437,6 +439,49 @@ pub async fn transfer(
     .await?;
     tx.commit().await?;
     Ok(outbox_id)
+}
+
+/// Refuses service to a contact until `ends_on` (inclusive), with the
+/// reason. A supervisor's documented decision: the contact's messages still
+/// arrive, are flagged, and get the city's acknowledgement for that case.
+///
+/// # Errors
+/// 403 below supervisor, 404 for an unknown contact, 422 for a blank reason
+/// or an end date in the past.
+pub async fn refuse_service(
+    state: &AppState,
+    user: &User,
+    contact: models::ContactId,
+    reason: &str,
+    ends_on: chrono::NaiveDate,
+) -> Result<String, ApiError> {
+    user.require(Role::Supervisor)?;
+    check_text("reason", reason)?;
+    let now = state.clock.now();
+    let today = now.with_timezone(&state.settings.timezone()).date_naive();
+    if ends_on < today {
+        return Err(invalid("ends_on", "invalid_value"));
+    }
+    let mut tx = state.store.begin().await?;
+    let id = match tx
+        .insert_refusal(contact, reason, ends_on, &user.id, now)
+        .await
+    {
+        Ok(id) => id,
+        Err(crate::store::StoreError::Internal(_)) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    tx.append_audit(&AuditEntry {
+        at: now,
+        actor: user.actor(),
+        action: "contact.service_refused".to_owned(),
+        subject: format!("contact:{contact}"),
+        before: None,
+        after: Some(json!({ "refusal_id": id, "reason": reason, "ends_on": ends_on }).to_string()),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// A supervisor's decision on a flagged message.

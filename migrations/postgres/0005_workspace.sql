@@ -71,3 +71,18 @@ CREATE FUNCTION inbox_unaccent(text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT;
 CREATE INDEX messages_search ON messages
     USING GIN (to_tsvector('french', inbox_unaccent(coalesce(subject, '') || ' ' || body_text)));
+
+-- Refusals of service: a supervisor's documented decision, with its reason
+-- and last day, never automatic. While one stands, the contact's messages
+-- still arrive, are flagged, and get the acknowledgement the city wrote for
+-- that case.
+CREATE TABLE service_refusals (
+    id          TEXT PRIMARY KEY,
+    contact_id  TEXT NOT NULL REFERENCES contacts(id),
+    reason      TEXT NOT NULL,
+    ends_on     DATE NOT NULL,
+    decided_by  TEXT NOT NULL REFERENCES users(id),
+    decided_at  TIMESTAMPTZ NOT NULL,
+    lifted_at   TIMESTAMPTZ
+);
+CREATE INDEX service_refusals_contact ON service_refusals(contact_id, ends_on);

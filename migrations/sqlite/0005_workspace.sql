@@ -76,3 +76,18 @@ BEGIN
     VALUES (new.rowid, new.subject, new.body_text);
 END;
 INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+
+-- Refusals of service: a supervisor's documented decision, with its reason
+-- and last day, never automatic. While one stands, the contact's messages
+-- still arrive, are flagged, and get the acknowledgement the city wrote for
+-- that case.
+CREATE TABLE service_refusals (
+    id          TEXT PRIMARY KEY,
+    contact_id  TEXT NOT NULL REFERENCES contacts(id),
+    reason      TEXT NOT NULL,
+    ends_on     TEXT NOT NULL,
+    decided_by  TEXT NOT NULL REFERENCES users(id),
+    decided_at  TEXT NOT NULL,
+    lifted_at   TEXT
+) STRICT;
+CREATE INDEX service_refusals_contact ON service_refusals(contact_id, ends_on);

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/threads/{id}/transfer", post(transfer))
         .route("/api/v1/threads/{id}/status", post(status))
         .route("/api/v1/threads/{id}/topic", post(topic))
+        .route("/api/v1/contacts/{id}/refusal", post(refuse))
         .route("/api/v1/review", get(review_queue))
         .route("/api/v1/review/{message_id}", post(decide))
         .route("/api/v1/audit", get(audit))
@@ -182,6 +183,7 @@ async fn get_thread(
             "department": thread.department,
             "flagged": thread.flagged,
             "subject": thread.subject,
+            "contact_id": thread.contact_id.to_string(),
             "assignee_id": thread.assignee_id,
             "created_at": thread.created_at,
             "last_message_at": thread.last_message_at,
@@ -376,6 +378,28 @@ async fn decide(
     };
     workspace::decide(&state, &user, message, decision, &body.comment).await?;
     Ok(Json(json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefusalBody {
+    reason: String,
+    /// Last day of the refusal (`YYYY-MM-DD`, office time zone).
+    ends_on: chrono::NaiveDate,
+}
+
+async fn refuse(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    user.require(Role::Supervisor)?;
+    let contact = models::ContactId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let body: RefusalBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let refusal =
+        workspace::refuse_service(&state, &user, contact, &body.reason, body.ends_on).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": refusal }))).into_response())
 }
 
 #[derive(Debug, Deserialize)]

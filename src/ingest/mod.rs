@@ -427,6 +427,16 @@ impl Ingestor {
             }
             _ => true,
         };
+        // A refusal of service decided by a supervisor: the message is still
+        // taken in, flagged for them, and acknowledged with the city's text
+        // for that case.
+        let refused = citizen
+            && tx
+                .refusal_stands(contact_id, now.with_timezone(&self.tz).date_naive())
+                .await?;
+        if refused {
+            tx.flag_thread(thread_id).await?;
+        }
         let acknowledgement = if wants_ack && within_budget {
             Some(
                 self.queue_acknowledgement(
@@ -435,6 +445,7 @@ impl Ingestor {
                     message_id,
                     thread_id,
                     reference.as_ref(),
+                    refused,
                     now,
                 )
                 .await?,
@@ -552,6 +563,7 @@ impl Ingestor {
         Ok(None)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn queue_acknowledgement(
         &self,
         tx: &mut dyn StoreTx,
@@ -559,6 +571,7 @@ impl Ingestor {
         cause: MessageId,
         thread_id: ThreadId,
         reference: Option<&ReferenceNumber>,
+        refusal: bool,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<OutboxId, StoreError> {
         let id = OutboxId::generate();
@@ -590,6 +603,7 @@ impl Ingestor {
                 received_at: Some(now),
                 body: None,
                 in_reply_to: message.hints.rfc_message_id.clone(),
+                refusal,
             },
             state,
             max_attempts: self.outbox_max_attempts,

@@ -88,6 +88,19 @@ impl Composer {
         let lang = job.language;
         let email = job.channel == Channel::Email;
         let (subject, text, html) = match job.kind {
+            OutboundKind::Acknowledgement if job.payload.refusal => {
+                let ctx = self.ack_context(job);
+                let subject = if email {
+                    Some(self.templates.render(lang, "ack_email.subject.txt", &ctx)?)
+                } else {
+                    None
+                };
+                (
+                    subject,
+                    self.templates.render(lang, "ack_refusal.txt", &ctx)?,
+                    None,
+                )
+            }
             OutboundKind::Acknowledgement => {
                 let ctx = self.ack_context(job);
                 if email {

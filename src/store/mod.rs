@@ -235,6 +235,10 @@ pub struct OutboxPayload {
     pub body: Option<String>,
     /// The Message-ID being answered.
     pub in_reply_to: Option<RfcMessageId>,
+    /// The citizen is under a refusal of service: the acknowledgement says
+    /// what the city wrote for that case.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refusal: bool,
 }
 
 /// A claimed outbox row, ready for an attempt.
@@ -902,6 +906,26 @@ pub trait StoreTx: Send {
         topic: models::Topic,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Whether a refusal of service stands for `contact` on `today`.
+    async fn refusal_stands(
+        &mut self,
+        contact: ContactId,
+        today: chrono::NaiveDate,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a refusal of service; returns its id.
+    async fn insert_refusal(
+        &mut self,
+        contact: ContactId,
+        reason: &str,
+        ends_on: chrono::NaiveDate,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<String, StoreError>;
+
+    /// Flags a thread for the supervisors.
+    async fn flag_thread(&mut self, id: ThreadId) -> Result<(), StoreError>;
 
     /// Appends to the audit log.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;

@@ -587,6 +587,56 @@ macro_rules! impl_shared_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn refusal_stands(
+                &mut self,
+                contact: models::ContactId,
+                today: chrono::NaiveDate,
+            ) -> Result<bool, StoreError> {
+                let found: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM service_refusals
+                     WHERE contact_id = $1 AND ends_on >= $2 AND lifted_at IS NULL
+                     LIMIT 1",
+                )
+                .bind(contact.to_string())
+                .bind(today)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+                Ok(found.is_some())
+            }
+
+            async fn insert_refusal(
+                &mut self,
+                contact: models::ContactId,
+                reason: &str,
+                ends_on: chrono::NaiveDate,
+                user_id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<String, StoreError> {
+                let id = uuid::Uuid::now_v7().to_string();
+                sqlx::query(
+                    "INSERT INTO service_refusals (id, contact_id, reason, ends_on, decided_by, decided_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&id)
+                .bind(contact.to_string())
+                .bind(reason)
+                .bind(ends_on)
+                .bind(user_id)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(id)
+            }
+
+            async fn flag_thread(&mut self, id: models::ThreadId) -> Result<(), StoreError> {
+                sqlx::query("UPDATE threads SET flagged = $2 WHERE id = $1")
+                    .bind(id.to_string())
+                    .bind(true)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
             async fn set_thread_topic(
                 &mut self,
                 id: models::ThreadId,

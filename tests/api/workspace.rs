@@ -619,3 +619,73 @@ both_engines!(
     supervisors_decide_flagged_messages_once_and_decisions_become_labels,
     review
 );
+
+async fn refusal_of_service(engine: Engine) {
+    // Arrange: a citizen who wrote once.
+    let ws = workspace(engine).await;
+    let first = ws
+        .email(0, "insistant@example.net", "Encore", "Je veux une réponse.")
+        .await;
+    let (_, detail) = ws
+        .get(Some(&ws.supervisor), &format!("/api/v1/threads/{first}"))
+        .await;
+    let contact = detail["thread"]["contact_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/contacts/{contact}/refusal");
+    let body =
+        json!({"reason": "Propos menaçants répétés envers le personnel", "ends_on": "2027-05-31"});
+
+    // Act: an agent may not decide it; a supervisor does, with a reason.
+    let by_agent = ws.post(Some(&ws.agent), &path, &body).await;
+    let no_reason = ws
+        .post(
+            Some(&ws.supervisor),
+            &path,
+            &json!({"reason": " ", "ends_on": "2027-05-31"}),
+        )
+        .await;
+    let past = ws
+        .post(
+            Some(&ws.supervisor),
+            &path,
+            &json!({"reason": "x", "ends_on": "2020-01-01"}),
+        )
+        .await;
+    let decided = ws.post(Some(&ws.supervisor), &path, &body).await;
+    let second = ws
+        .email(
+            10,
+            "insistant@example.net",
+            "Nouvelle demande",
+            "Le lampadaire est éteint.",
+        )
+        .await;
+    ws.app.run_pending_jobs().await;
+
+    // Assert: the new message arrived, is flagged, and got the city's text.
+    assert_eq!(by_agent.0, 403);
+    assert_eq!((no_reason.0, past.0), (422, 422));
+    assert_eq!(decided.0, 201, "{:?}", decided.1);
+    let (_, thread) = ws
+        .get(Some(&ws.agent), &format!("/api/v1/threads/{second}"))
+        .await;
+    assert_eq!(thread["thread"]["flagged"], true);
+    let sent = ws.sender.sent();
+    let last = sent.last().expect("the new message is acknowledged");
+    assert!(
+        last.text
+            .contains("selon les modalités qui vous ont été communiquées"),
+        "{}",
+        last.text
+    );
+    let (_, audit) = ws
+        .get(
+            Some(&ws.supervisor),
+            &format!("/api/v1/audit?subject=contact:{contact}"),
+        )
+        .await;
+    assert_eq!(audit["entries"][0]["action"], "contact.service_refused");
+}
+both_engines!(
+    a_refusal_of_service_is_a_supervisors_decision_and_new_messages_still_arrive_flagged,
+    refusal_of_service
+);
