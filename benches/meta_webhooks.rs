@@ -59,13 +59,16 @@ fn sign(body: &[u8]) -> anyhow::Result<String> {
     ))
 }
 
+/// One Messenger text message from a distinct citizen, written now (so the
+/// acknowledgement is inside Meta's reply window).
 fn event(run: &str, i: usize) -> Vec<u8> {
     let psid = 7_300_000_000_000_000_u64 + i as u64;
+    let now = chrono::Utc::now().timestamp_millis();
     serde_json::to_vec(&serde_json::json!({
         "object": "page",
-        "entry": [{"id": PAGE, "time": 1_768_311_672_917_i64, "messaging": [{
+        "entry": [{"id": PAGE, "time": now, "messaging": [{
             "sender": {"id": psid.to_string()}, "recipient": {"id": PAGE},
-            "timestamp": 1_768_311_672_345_i64,
+            "timestamp": now,
             "message": {"mid": format!("m_{run}_{i}"),
                         "text": format!("Bonjour, y’a un gros nid-de-poule en face du {i} rue des Pruches. Merci")}
         }]}]
