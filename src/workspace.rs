@@ -463,14 +463,10 @@ pub async fn refuse_service(
         return Err(invalid("ends_on", "invalid_value"));
     }
     let mut tx = state.store.begin().await?;
-    let id = match tx
+    let id = tx
         .insert_refusal(contact, reason, ends_on, &user.id, now)
-        .await
-    {
-        Ok(id) => id,
-        Err(crate::store::StoreError::Internal(_)) => return Err(ApiError::NotFound),
-        Err(e) => return Err(e.into()),
-    };
+        .await?
+        .ok_or(ApiError::NotFound)?;
     tx.append_audit(&AuditEntry {
         at: now,
         actor: user.actor(),

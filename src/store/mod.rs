@@ -914,7 +914,8 @@ pub trait StoreTx: Send {
         today: chrono::NaiveDate,
     ) -> Result<bool, StoreError>;
 
-    /// Records a refusal of service; returns its id.
+    /// Records a refusal of service; returns its id, or `None` when the
+    /// contact does not exist.
     async fn insert_refusal(
         &mut self,
         contact: ContactId,
@@ -922,7 +923,7 @@ pub trait StoreTx: Send {
         ends_on: chrono::NaiveDate,
         user_id: &str,
         at: DateTime<Utc>,
-    ) -> Result<String, StoreError>;
+    ) -> Result<Option<String>, StoreError>;
 
     /// Flags a thread for the supervisors.
     async fn flag_thread(&mut self, id: ThreadId) -> Result<(), StoreError>;

@@ -611,11 +611,12 @@ macro_rules! impl_shared_store {
                 ends_on: chrono::NaiveDate,
                 user_id: &str,
                 at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<String, StoreError> {
+            ) -> Result<Option<String>, StoreError> {
                 let id = uuid::Uuid::now_v7().to_string();
-                sqlx::query(
+                let done = sqlx::query(
                     "INSERT INTO service_refusals (id, contact_id, reason, ends_on, decided_by, decided_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                     SELECT $1, $2, $3, $4, $5, $6
+                     WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $2)",
                 )
                 .bind(&id)
                 .bind(contact.to_string())
@@ -625,7 +626,7 @@ macro_rules! impl_shared_store {
                 .bind(at)
                 .execute(&mut *self.tx)
                 .await?;
-                Ok(id)
+                Ok((done.rows_affected() == 1).then_some(id))
             }
 
             async fn flag_thread(&mut self, id: models::ThreadId) -> Result<(), StoreError> {

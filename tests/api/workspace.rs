@@ -663,6 +663,14 @@ async fn refusal_of_service(engine: Engine) {
 
     // Assert: the new message arrived, is flagged, and got the city's text.
     assert_eq!(by_agent.0, 403);
+    let unknown = ws
+        .post(
+            Some(&ws.supervisor),
+            &format!("/api/v1/contacts/{}/refusal", uuid::Uuid::now_v7()),
+            &body,
+        )
+        .await;
+    assert_eq!(unknown.0, 404);
     assert_eq!((no_reason.0, past.0), (422, 422));
     assert_eq!(decided.0, 201, "{:?}", decided.1);
     let (_, thread) = ws
