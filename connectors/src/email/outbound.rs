@@ -109,11 +109,18 @@ fn single_line(text: &str) -> String {
 
 impl SmtpSender {
     /// Builds the sender from the email settings (no connection is opened).
+    /// Call it inside a Tokio runtime: the connection pool runs a task there.
     ///
     /// # Errors
     /// [`ConnectorError::Permanent`] when an address or the TLS parameters
     /// cannot be built.
     pub fn new(settings: &EmailSettings) -> Result<Self, ConnectorError> {
+        // The connection pool starts a cleanup task on the current runtime.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConnectorError::Permanent(
+                "the SMTP sender must be built inside a Tokio runtime".to_owned(),
+            ));
+        }
         let smtp = &settings.smtp;
         let tls = match smtp.security {
             TransportSecurity::Plain => Tls::None,
@@ -357,8 +364,8 @@ mod tests {
         text.split("\r\n\r\n").next().unwrap_or_default().to_owned()
     }
 
-    #[test]
-    fn acknowledgements_carry_auto_submitted_and_threading_headers() {
+    #[tokio::test]
+    async fn acknowledgements_carry_auto_submitted_and_threading_headers() {
         // Arrange
         let sender = SmtpSender::new(&settings()).unwrap();
 
@@ -394,8 +401,8 @@ mod tests {
         assert!(headers.contains("multipart/alternative"), "{headers}");
     }
 
-    #[test]
-    fn agent_replies_are_not_marked_automatic() {
+    #[tokio::test]
+    async fn agent_replies_are_not_marked_automatic() {
         // Arrange
         let sender = SmtpSender::new(&settings()).unwrap();
 
@@ -409,8 +416,8 @@ mod tests {
         assert!(!headers.contains("Auto-Submitted"), "{headers}");
     }
 
-    #[test]
-    fn a_recipient_name_cannot_inject_headers() {
+    #[tokio::test]
+    async fn a_recipient_name_cannot_inject_headers() {
         // Arrange
         let sender = SmtpSender::new(&settings()).unwrap();
 
@@ -424,8 +431,8 @@ mod tests {
         assert!(!headers.lines().any(|l| l.starts_with("Bcc:")), "{headers}");
     }
 
-    #[test]
-    fn non_email_recipients_are_refused_for_good() {
+    #[tokio::test]
+    async fn non_email_recipients_are_refused_for_good() {
         // Arrange
         let sender = SmtpSender::new(&settings()).unwrap();
         let mut message = outgoing(OutboundKind::AgentReply);
@@ -440,8 +447,8 @@ mod tests {
         assert!(matches!(result, Err(ConnectorError::Permanent(_))));
     }
 
-    #[test]
-    fn a_given_message_id_is_kept_and_references_end_with_the_parent() {
+    #[tokio::test]
+    async fn a_given_message_id_is_kept_and_references_end_with_the_parent() {
         // Arrange
         let sender = SmtpSender::new(&settings()).unwrap();
         let mut message = outgoing(OutboundKind::AgentReply);
