@@ -31,8 +31,10 @@
 //!    (outbox rows `sent`). Postfix then delivers the acknowledgements into
 //!    Dovecot on the same two cores while the gateway works.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,14 +45,11 @@ use connectors::email::{
 };
 use inbox::config::{Settings, TelemetrySettings};
 use inbox::startup::Application;
-use inbox::store::{ConnectOptions, Store};
+use inbox::store::Store;
 use models::{EmailAddress, OutboxState, ReferencePrefix};
 use secrecy::SecretString;
-use sqlx::Connection;
+use support::{env_or, write_report, BenchDb};
 
-const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const BEGIN_MARKER: &str = "<!-- email_intake:begin -->";
-const END_MARKER: &str = "<!-- email_intake:end -->";
 const SECTION_HEADING: &str = "## Email intake";
 /// Longest wait for one engine's run.
 const RUN_DEADLINE: Duration = Duration::from_secs(900);
@@ -74,15 +73,6 @@ fn mail_env() -> anyhow::Result<MailEnv> {
         smtp_port: read("INBOX_TEST_SMTP_PORT")?.parse()?,
         password: read("INBOX_TEST_MAIL_PASSWORD")?,
     })
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
-        Err(_) => Ok(default),
-    }
 }
 
 fn mailbox_settings(env: &MailEnv, user: &str, batch: u32) -> MailboxSettings {
@@ -175,55 +165,6 @@ async fn fill(env: &MailEnv, user: &str, messages: &[Vec<u8>]) -> anyhow::Result
         done??;
     }
     Ok(())
-}
-
-struct BenchDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl BenchDb {
-    async fn create(engine: &str) -> anyhow::Result<Self> {
-        if engine == "sqlite" {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-            let options = ConnectOptions {
-                create_if_missing: true,
-                ..ConnectOptions::default()
-            };
-            let store = inbox::store::connect(&SecretString::from(url.clone()), &options).await?;
-            store.migrate().await?;
-            return Ok(Self {
-                url,
-                _dir: Some(dir),
-                pg: None,
-            });
-        }
-        let server = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
-        let name = format!("inbox_bench_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = sqlx::PgConnection::connect(&server).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-        Ok(Self {
-            url: format!("{base}/{name}"),
-            _dir: None,
-            pg: Some((server.clone(), name)),
-        })
-    }
-
-    async fn remove(self) -> anyhow::Result<()> {
-        if let Some((server, name)) = &self.pg {
-            let mut admin = sqlx::PgConnection::connect(server).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 async fn sent_count(store: &Arc<dyn Store>) -> anyhow::Result<u64> {
@@ -345,21 +286,6 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
-fn write_report(block: &str) -> anyhow::Result<()> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = format!("{BEGIN_MARKER}\n{}\n{END_MARKER}", block.trim_end());
-    let updated = match (text.find(BEGIN_MARKER), text.find(END_MARKER)) {
-        (Some(begin), Some(end)) if begin < end => format!(
-            "{}{generated}{}",
-            &text[..begin],
-            &text[end + END_MARKER.len()..]
-        ),
-        _ => format!("{}\n\n{SECTION_HEADING}\n\n{generated}\n", text.trim_end()),
-    };
-    std::fs::write(&path, updated).context("Failed to write BENCHMARKS.md")
-}
-
 fn main() -> anyhow::Result<()> {
     let count: usize = env_or("EMAIL_BENCH_MESSAGES", 10_000)?;
     let batch: u32 = env_or("EMAIL_BENCH_BATCH", 100)?;
@@ -444,7 +370,7 @@ fn main() -> anyhow::Result<()> {
         }
         print!("{out}");
         if report != 0 {
-            write_report(&out)?;
+            write_report("email_intake", SECTION_HEADING, &out)?;
         }
         anyhow::Ok(())
     })

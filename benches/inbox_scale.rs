@@ -18,8 +18,10 @@
 //! personal token, one at a time: the time measured is the server's answer
 //! time as the client sees it on loopback.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -28,13 +30,10 @@ use inbox::auth::{hash_password, new_token, Role};
 use inbox::config::{Settings, TelemetrySettings};
 use inbox::startup::Application;
 use inbox::store::workspace::NewUser;
-use inbox::store::ConnectOptions;
 use secrecy::SecretString;
 use sqlx::Connection;
+use support::{env_or, ms, percentile, write_report, BenchDb};
 
-const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const BEGIN_MARKER: &str = "<!-- inbox_scale:begin -->";
-const END_MARKER: &str = "<!-- inbox_scale:end -->";
 const SECTION_HEADING: &str = "## Workspace at city scale";
 const MESSAGES_PER_THREAD: usize = 5;
 /// Rows per INSERT statement while seeding.
@@ -94,71 +93,6 @@ const TOPICS: &[(&str, &str, &str)] = &[
         "Le bruit de la construction au {n} {street} commence à 6 h.",
     ),
 ];
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
-        Err(_) => Ok(default),
-    }
-}
-
-struct BenchDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl BenchDb {
-    async fn create(engine: &str) -> anyhow::Result<Self> {
-        if engine == "sqlite" {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-            let options = ConnectOptions {
-                create_if_missing: true,
-                ..ConnectOptions::default()
-            };
-            inbox::store::connect(&SecretString::from(url.clone()), &options)
-                .await?
-                .migrate()
-                .await?;
-            return Ok(Self {
-                url,
-                _dir: Some(dir),
-                pg: None,
-            });
-        }
-        let server = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
-        let name = format!("inbox_bench_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = sqlx::PgConnection::connect(&server).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        inbox::store::connect(&SecretString::from(url.clone()), &ConnectOptions::default())
-            .await?
-            .migrate()
-            .await?;
-        Ok(Self {
-            url,
-            _dir: None,
-            pg: Some((server.clone(), name)),
-        })
-    }
-
-    async fn remove(self) -> anyhow::Result<()> {
-        if let Some((server, name)) = &self.pg {
-            let mut admin = sqlx::PgConnection::connect(server).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await?;
-        }
-        Ok(())
-    }
-}
 
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -274,7 +208,7 @@ fn seed_sql(from: usize, to: usize, pg: bool) -> Vec<String> {
 async fn seed(db: &BenchDb, threads: usize) -> anyhow::Result<Duration> {
     let started = Instant::now();
     const BATCH: usize = 10_000;
-    if db.pg.is_some() {
+    if db.is_postgres() {
         let mut conn = sqlx::PgConnection::connect(&db.url).await?;
         for from in (0..threads).step_by(BATCH) {
             let mut tx = conn.begin().await?;
@@ -296,14 +230,6 @@ async fn seed(db: &BenchDb, threads: usize) -> anyhow::Result<Duration> {
         sqlx::query("ANALYZE").execute(&mut conn).await?;
     }
     Ok(started.elapsed())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 struct Row {
@@ -406,27 +332,6 @@ async fn run_engine(
     Ok((rows, seeded))
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn write_report(block: &str) -> anyhow::Result<()> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = format!("{BEGIN_MARKER}\n{}\n{END_MARKER}", block.trim_end());
-    let updated = match (text.find(BEGIN_MARKER), text.find(END_MARKER)) {
-        (Some(begin), Some(end)) if begin < end => {
-            format!(
-                "{}{generated}{}",
-                &text[..begin],
-                &text[end + END_MARKER.len()..]
-            )
-        }
-        _ => format!("{}\n\n{SECTION_HEADING}\n\n{generated}\n", text.trim_end()),
-    };
-    std::fs::write(&path, updated).context("Failed to write BENCHMARKS.md")
-}
-
 fn main() -> anyhow::Result<()> {
     let threads: usize = env_or("SCALE_THREADS", 200_000)?;
     let requests: usize = env_or("SCALE_REQUESTS", 200)?;
@@ -466,7 +371,7 @@ fn main() -> anyhow::Result<()> {
         }
         print!("{out}");
         if report != 0 {
-            write_report(&out)?;
+            write_report("inbox_scale", SECTION_HEADING, &out)?;
         }
         anyhow::Ok(())
     })

@@ -18,37 +18,26 @@
 //! worker takes, from the first POST, to apply every stored event (one
 //! thread, one reference number and one queued acknowledgement each).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::fmt::Write as _;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use hmac::{Hmac, Mac};
 use inbox::config::{Settings, TelemetrySettings};
 use inbox::startup::Application;
-use inbox::store::ConnectOptions;
 use secrecy::SecretString;
 use sha2::Sha256;
-use sqlx::Connection;
+use support::{env_or, ms, percentile, write_report, BenchDb};
 
-const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const BEGIN_MARKER: &str = "<!-- meta_webhooks:begin -->";
-const END_MARKER: &str = "<!-- meta_webhooks:end -->";
 const SECTION_HEADING: &str = "## Messenger webhooks";
 const PAGE: &str = "104827364519203";
 const APP_SECRET: &str = "bench-app-secret";
 const RUN_DEADLINE: Duration = Duration::from_secs(900);
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
-        Err(_) => Ok(default),
-    }
-}
 
 fn sign(body: &[u8]) -> anyhow::Result<String> {
     let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes())?;
@@ -76,78 +65,6 @@ fn event(run: &str, i: usize) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-struct BenchDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl BenchDb {
-    async fn create(engine: &str) -> anyhow::Result<Self> {
-        if engine == "sqlite" {
-            let dir = tempfile::tempdir()?;
-            let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-            let options = ConnectOptions {
-                create_if_missing: true,
-                ..ConnectOptions::default()
-            };
-            let store = inbox::store::connect(&SecretString::from(url.clone()), &options).await?;
-            store.migrate().await?;
-            return Ok(Self {
-                url,
-                _dir: Some(dir),
-                pg: None,
-            });
-        }
-        let server = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
-        let name = format!("inbox_bench_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = sqlx::PgConnection::connect(&server).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await?;
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-        Ok(Self {
-            url: format!("{base}/{name}"),
-            _dir: None,
-            pg: Some((server.clone(), name)),
-        })
-    }
-
-    async fn pending_webhooks(&self) -> anyhow::Result<i64> {
-        const SQL: &str = "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL";
-        let (n,): (i64,) = if self.pg.is_some() {
-            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
-            sqlx::query_as(SQL).fetch_one(&mut conn).await?
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
-            sqlx::query_as(SQL).fetch_one(&mut conn).await?
-        };
-        Ok(n)
-    }
-
-    async fn count(&self, sql: &str) -> anyhow::Result<i64> {
-        let (n,): (i64,) = if self.pg.is_some() {
-            let mut conn = sqlx::PgConnection::connect(&self.url).await?;
-            sqlx::query_as(sql).fetch_one(&mut conn).await?
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
-            sqlx::query_as(sql).fetch_one(&mut conn).await?
-        };
-        Ok(n)
-    }
-
-    async fn remove(self) -> anyhow::Result<()> {
-        if let Some((server, name)) = &self.pg {
-            let mut admin = sqlx::PgConnection::connect(server).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await?;
-        }
-        Ok(())
-    }
-}
-
 struct Run {
     engine: String,
     answered: Duration,
@@ -155,14 +72,6 @@ struct Run {
     applied: Duration,
     threads: i64,
     acks: i64,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 async fn run_engine(engine: &str, senders: usize, events: usize) -> anyhow::Result<Run> {
@@ -246,7 +155,11 @@ async fn run_engine(engine: &str, senders: usize, events: usize) -> anyhow::Resu
         if started.elapsed() > RUN_DEADLINE {
             bail!("{engine}: events not applied after {RUN_DEADLINE:?}");
         }
-        if db.pending_webhooks().await? == 0 {
+        if db
+            .count("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL")
+            .await?
+            == 0
+        {
             break started.elapsed();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -267,25 +180,6 @@ async fn run_engine(engine: &str, senders: usize, events: usize) -> anyhow::Resu
         threads,
         acks,
     })
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn write_report(block: &str) -> anyhow::Result<()> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = format!("{BEGIN_MARKER}\n{}\n{END_MARKER}", block.trim_end());
-    let updated = match (text.find(BEGIN_MARKER), text.find(END_MARKER)) {
-        (Some(begin), Some(end)) if begin < end => format!(
-            "{}{generated}{}",
-            &text[..begin],
-            &text[end + END_MARKER.len()..]
-        ),
-        _ => format!("{}\n\n{SECTION_HEADING}\n\n{generated}\n", text.trim_end()),
-    };
-    std::fs::write(&path, updated).context("Failed to write BENCHMARKS.md")
 }
 
 fn main() -> anyhow::Result<()> {
@@ -352,7 +246,7 @@ fn main() -> anyhow::Result<()> {
         }
         print!("{out}");
         if report != 0 {
-            write_report(&out)?;
+            write_report("meta_webhooks", SECTION_HEADING, &out)?;
         }
         anyhow::Ok(())
     })
