@@ -134,6 +134,26 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ingest::IngestError> for ApiError {
+    fn from(error: crate::ingest::IngestError) -> Self {
+        use crate::ingest::IngestError as I;
+        match error {
+            I::IdempotencyMismatch => ApiError::Conflict {
+                code: "idempotency_mismatch",
+            },
+            I::IdentityTaken => ApiError::Conflict {
+                code: "identity_taken",
+            },
+            I::UnknownContact => ApiError::Validation(vec![FieldProblem {
+                field: "contact_id".to_owned(),
+                code: "unknown_contact".to_owned(),
+                args: Vec::new(),
+            }]),
+            I::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<connectors::ConnectorError> for ApiError {
     fn from(error: connectors::ConnectorError) -> Self {
         use connectors::ConnectorError as C;

@@ -169,7 +169,7 @@ impl Application {
             .collect();
         let classify = ClassifyWorker::new(ClassifyWorkerParts {
             store: Arc::clone(&store),
-            classifier,
+            classifier: Arc::clone(&classifier),
             clock: Arc::clone(&clock),
             departments,
             batch: w.classify_batch,
@@ -222,6 +222,7 @@ impl Application {
             office,
             meta,
             webhook_wakeup,
+            classifier: Arc::clone(&classifier),
             staff: Arc::new(
                 crate::http::staff::StaffPages::load(settings.timezone())
                     .context("Failed to load the workspace pages")?,

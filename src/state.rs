@@ -33,6 +33,8 @@ pub struct AppState {
     pub meta: Option<Arc<connectors::meta::MetaSettings>>,
     /// Woken after each stored webhook body.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    /// The classifier, for the topic proposed while an agent records a call.
+    pub classifier: Arc<dyn classifiers::Classifier>,
     /// The staff workspace's pages.
     pub staff: Arc<crate::http::staff::StaffPages>,
 }

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod ids;
 pub mod language;
 pub mod message;
+pub mod name;
 pub mod outbound;
 pub mod reference;
 pub mod thread;

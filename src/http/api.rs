@@ -74,18 +74,21 @@ fn json_error(error: &serde_json::Error) -> ApiError {
     match error.classify() {
         Category::Data => {
             let text = error.to_string();
-            let field = text
-                .split('`')
-                .nth(1)
-                .filter(|_| text.starts_with("unknown field"))
-                .map(ToOwned::to_owned);
-            match field {
-                Some(field) => ApiError::Validation(vec![FieldProblem {
+            let field = text.split('`').nth(1).map(ToOwned::to_owned);
+            let code = if text.starts_with("unknown field") {
+                Some("unknown_field")
+            } else if text.starts_with("missing field") {
+                Some("field_required")
+            } else {
+                None
+            };
+            match (field, code) {
+                (Some(field), Some(code)) => ApiError::Validation(vec![FieldProblem {
                     args: vec![("field", field.clone())],
                     field,
-                    code: "unknown_field".into(),
+                    code: code.into(),
                 }]),
-                None => ApiError::BadRequest {
+                _ => ApiError::BadRequest {
                     code: "invalid_request",
                     args: Vec::new(),
                 },

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, FieldProblem};
-use crate::ingest::{IdempotencyRequest, IngestError, IngestOutcome, Ingested};
+use crate::ingest::{IdempotencyRequest, IngestOutcome, Ingested};
 use crate::state::AppState;
 
 /// Longest idempotency key accepted.
@@ -121,10 +121,7 @@ pub async fn submit(
                 serde_json::from_str(&saved.body).map_err(ApiError::internal)?;
             Ok(Submitted::Accepted(response, lang))
         }
-        Err(IngestError::IdempotencyMismatch) => Err(ApiError::Conflict {
-            code: "idempotency_mismatch",
-        }),
-        Err(IngestError::Store(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! localisation).
 
 mod api;
+pub(crate) mod contacts;
 mod forms;
 mod health;
 pub mod staff;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(api::router())
         .merge(threads::router())
+        .merge(contacts::router())
         .merge(staff::router())
         .merge(webhooks::router())
         .fallback(not_found)

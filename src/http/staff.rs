@@ -59,6 +59,14 @@ const FILES: &[(&str, &str)] = &[
         "review.html",
         include_str!("../../templates/staff/review.html"),
     ),
+    (
+        "record.html",
+        include_str!("../../templates/staff/record.html"),
+    ),
+    (
+        "stats.html",
+        include_str!("../../templates/staff/stats.html"),
+    ),
 ];
 const STRINGS: &str = include_str!("../../templates/staff/strings.toml");
 const CSS: &str = include_str!("../../templates/staff/staff.css");
@@ -136,6 +144,10 @@ pub fn router() -> Router<AppState> {
         .route("/agent/review", get(review_page))
         .route("/agent/review/{message_id}", post(review_decide))
         .route("/agent/events", get(events))
+        .route("/agent/record", get(record_page).post(record_post))
+        .route("/agent/contacts/search", get(contacts_search))
+        .route("/agent/topic-proposal", post(topic_proposal))
+        .route("/agent/stats", get(stats_page))
         .route("/agent/assets/staff.css", get(css))
         .route("/agent/assets/staff.js", get(js))
 }
@@ -820,6 +832,228 @@ async fn review_decide(
         }
         Err(e) => Err(e),
     }
+}
+
+/// What the record form sends.
+#[derive(Debug, Default, Deserialize)]
+struct RecordForm {
+    csrf: String,
+    #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
+    channel: String,
+    contact_id: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    postal_address: Option<String>,
+    language: Option<String>,
+    #[serde(default)]
+    text: String,
+    topic: Option<String>,
+    #[serde(default)]
+    outcome: String,
+}
+
+fn record_context(
+    staff: &Staff,
+    lang: &str,
+    form: &RecordForm,
+    result: Option<serde_json::Value>,
+    error: Option<String>,
+) -> minijinja::Value {
+    minijinja::context! {
+        idempotency_key => random_hex(),
+        topics => models::Topic::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        form => minijinja::context! {
+            contact_id => form.contact_id.clone(), name => form.name.clone(), phone => form.phone.clone(),
+            email => form.email.clone(), postal_address => form.postal_address.clone(),
+            language => form.language.clone(), text => form.text.clone(), topic => form.topic.clone(),
+            channel => form.channel.clone(), outcome => form.outcome.clone(),
+        },
+        result => result.map(|r| minijinja::Value::from_serialize(&r)),
+        ..frame(Some(staff), lang, "/agent/record", error)
+    }
+}
+
+/// `GET /agent/record`: one page to record a phone call or a counter visit.
+async fn record_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<LangParam>,
+) -> Result<Html<String>, ApiError> {
+    let lang = lang_of(q.lang.as_deref());
+    let form = RecordForm::default();
+    state.staff.render(
+        "record.html",
+        lang,
+        record_context(&staff, lang, &form, None, None),
+    )
+}
+
+/// `POST /agent/record`: JSON for the page's script (`Accept:
+/// application/json`), or the page again with the reference. The form's
+/// one-time key makes a double submit one record.
+async fn record_post(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<LangParam>,
+    headers: HeaderMap,
+    Form(form): Form<RecordForm>,
+) -> Result<Response, ApiError> {
+    if !same(&form.csrf, &staff.csrf) {
+        return Err(ApiError::Forbidden);
+    }
+    let lang = lang_of(q.lang.as_deref());
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let request = crate::contacts::RecordRequest {
+        channel: form.channel.clone(),
+        contact_id: form.contact_id.clone(),
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        email: form.email.clone(),
+        postal_address: form.postal_address.clone(),
+        language: form.language.clone(),
+        text: form.text.clone(),
+        topic: form.topic.clone(),
+        outcome: form.outcome.clone(),
+    };
+    let key = Some(form.idempotency_key.trim()).filter(|k| !k.is_empty() && k.len() <= 200);
+    let result = crate::contacts::record(&state, &staff.user, &request, key).await;
+    match (result, wants_json) {
+        (Ok((status, mut body)), true) => {
+            body["next_key"] = serde_json::Value::String(random_hex());
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
+            Ok((status, axum::Json(body)).into_response())
+        }
+        (Err(e), true) => Err(e),
+        (Ok((_, body)), false) => Ok(state
+            .staff
+            .render(
+                "record.html",
+                lang,
+                record_context(&staff, lang, &RecordForm::default(), Some(body), None),
+            )?
+            .into_response()),
+        (Err(ApiError::Internal(e)), false) => Err(ApiError::Internal(e)),
+        (Err(_), false) => {
+            let page = state.staff.render(
+                "record.html",
+                lang,
+                record_context(
+                    &staff,
+                    lang,
+                    &form,
+                    None,
+                    Some(state.staff.word(lang, "record_invalid")),
+                ),
+            )?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParam {
+    q: Option<String>,
+}
+
+/// `GET /agent/contacts/search?q=`: citizens by name, phone or email, for
+/// the record page.
+async fn contacts_search(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Query(p): Query<SearchParam>,
+) -> Result<Response, ApiError> {
+    let q: String = p.q.unwrap_or_default().chars().take(200).collect();
+    let (name, phone, email) = super::contacts::search_terms(&q);
+    let found = if name.is_none() && phone.is_none() && email.is_none() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .search_contacts(
+                name.as_deref(),
+                phone.as_ref(),
+                email.as_deref(),
+                crate::store::contacts::MAX_CONTACT_MATCHES,
+            )
+            .await?
+    };
+    Ok(axum::Json(serde_json::json!({ "contacts": found })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProposalForm {
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /agent/topic-proposal`: the classifier's topic for what the agent
+/// typed so far; the agent decides.
+async fn topic_proposal(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<ProposalForm>,
+) -> Result<Response, ApiError> {
+    if !same(&form.csrf, &staff.csrf) {
+        return Err(ApiError::Forbidden);
+    }
+    let text: String = form.text.chars().take(workspace::MAX_TEXT_CHARS).collect();
+    let classifier = std::sync::Arc::clone(&state.classifier);
+    let explanation = tokio::task::spawn_blocking(move || {
+        classifier.explain(&classifiers::ClassifierInput {
+            text: &text,
+            subject: None,
+            language: None,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let topic = explanation.topic_candidate.map(|(t, _)| t);
+    Ok(axum::Json(serde_json::json!({
+        "topic": topic.map(|t| t.as_str()),
+        "label": topic.map(|t| t.as_str()),
+        "score": explanation.topic_candidate.map(|(_, s)| s),
+    }))
+    .into_response())
+}
+
+/// `GET /agent/stats`: first-contact resolution per channel and week, for
+/// supervisors, as bars and a table (the table carries every figure).
+async fn stats_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<LangParam>,
+) -> Result<Html<String>, ApiError> {
+    let lang = lang_of(q.lang.as_deref());
+    let rows = crate::contacts::first_contact_stats(&state, &staff.user, 12).await?;
+    let channels: Vec<minijinja::Value> = [Channel::Phone, Channel::Counter]
+        .iter()
+        .map(|c| {
+            let weeks: Vec<minijinja::Value> = rows
+                .iter()
+                .filter(|r| r.channel == c.as_str())
+                .map(|r| {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let percent = (r.share * 100.0).round() as u32;
+                    minijinja::context! {
+                        week => r.week.to_string(), contacts => r.contacts, resolved => r.resolved, percent => percent,
+                    }
+                })
+                .collect();
+            minijinja::context! { channel => c.as_str(), width => weeks.len() * 30 + 8, weeks => weeks }
+        })
+        .collect();
+    state.staff.render(
+        "stats.html",
+        lang,
+        minijinja::context! { channels => channels, ..frame(Some(&staff), lang, "/agent/stats", None) },
+    )
 }
 
 #[cfg(test)]

@@ -65,8 +65,10 @@ impl From<IngestError> for MailboxError {
     fn from(error: IngestError) -> Self {
         match error {
             IngestError::Store(e) => Self::Store(e),
-            IngestError::IdempotencyMismatch => Self::Store(StoreError::Internal(anyhow::anyhow!(
-                "An email ingest reported an idempotency mismatch"
+            other @ (IngestError::IdempotencyMismatch
+            | IngestError::IdentityTaken
+            | IngestError::UnknownContact) => Self::Store(StoreError::Internal(anyhow::anyhow!(
+                "An email ingest reported what only other intakes can: {other}"
             ))),
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod email;
+pub mod recorded;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub struct BounceNotice {
 struct Extras<'a> {
     idempotency: Option<&'a IdempotencyRequest>,
     email: Option<&'a EmailIntake<'a>>,
+    recording: Option<&'a recorded::RecordingExtras<'a>>,
 }
 
 /// What happened to an inbound message.
@@ -78,6 +80,8 @@ pub struct IngestOutcome {
     pub message_id: MessageId,
     /// Its thread.
     pub thread_id: ThreadId,
+    /// The citizen.
+    pub contact_id: ContactId,
     /// The thread's reference, when it is a request.
     pub reference: Option<ReferenceNumber>,
     /// The message was a replay: nothing new was written.
@@ -103,6 +107,13 @@ pub enum IngestError {
     /// The idempotency key was used with a different request.
     #[error("idempotency key reused with a different request")]
     IdempotencyMismatch,
+    /// An email address or phone number given for a contact belongs to
+    /// another contact: merging them is an agent's decision.
+    #[error("identity belongs to another contact")]
+    IdentityTaken,
+    /// The contact named does not exist (or was merged into another).
+    #[error("unknown contact")]
+    UnknownContact,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -213,6 +224,7 @@ impl Ingestor {
         let extras = Extras {
             idempotency,
             email: None,
+            recording: None,
         };
         self.ingest_with(message, extras, respond).await
     }
@@ -233,6 +245,7 @@ impl Ingestor {
         let extras = Extras {
             idempotency: None,
             email: Some(intake),
+            recording: None,
         };
         let outcome = match self
             .ingest_with(message, extras, &|_| (0, String::new()))
@@ -327,9 +340,17 @@ impl Ingestor {
             return self.duplicate(message).await;
         }
 
-        let contact_id = self
-            .find_or_create_contact(tx.as_mut(), message, now)
-            .await?;
+        let contact_id = match extras.recording {
+            Some(recording) => {
+                let found = tx.find_contact(&message.sender).await?;
+                self.recorded_contact(tx.as_mut(), recording.record, found, now)
+                    .await?
+            }
+            None => {
+                self.find_or_create_contact(tx.as_mut(), message, now)
+                    .await?
+            }
+        };
         let citizen = message.kind == MessageKind::Citizen;
         // Chat reply windows count from when the citizen wrote; a provider
         // clock ahead of ours must not stretch them.
@@ -401,6 +422,28 @@ impl Ingestor {
         })
         .await?;
 
+        if let Some(recording) = extras.recording {
+            let record = recording.record;
+            tx.insert_contact_log(&crate::store::contacts::NewContactLog {
+                id: record.id.to_string(),
+                channel: record.channel,
+                contact_id,
+                recorded_by: record.recorded_by.clone(),
+                text: record.text.clone(),
+                topic: record.topic,
+                outcome: recorded::ContactOutcome::Request.as_str(),
+                thread_id: Some(thread_id),
+                at: now,
+            })
+            .await?;
+            tx.append_audit(&record.audit(contact_id, Some(thread_id), now))
+                .await?;
+            if let (Some(topic), true) = (record.topic, new_thread) {
+                tx.set_opening_topic(thread_id, topic, record.department.as_deref())
+                    .await?;
+            }
+        }
+
         if let Some(bounce) = bounce.filter(|b| b.permanent) {
             let error = format!("bounced: {}", bounce.summary);
             if tx
@@ -412,7 +455,11 @@ impl Ingestor {
             }
         }
 
-        let wants_ack = new_thread && citizen && category == ThreadCategory::Request;
+        // A request recorded at the counter with no email address has no
+        // way to be acknowledged in writing: the agent read the number out.
+        let reachable = reply_channel(message.channel) != Channel::Email
+            || matches!(message.sender, ChannelIdentity::Email { .. });
+        let wants_ack = new_thread && citizen && category == ThreadCategory::Request && reachable;
         let within_budget = match extras.email {
             Some(email) if wants_ack => {
                 let since = now - chrono::Duration::hours(24);
@@ -457,6 +504,7 @@ impl Ingestor {
         let outcome = IngestOutcome {
             message_id,
             thread_id,
+            contact_id,
             reference,
             duplicate: false,
             new_thread,
@@ -495,6 +543,7 @@ impl Ingestor {
         Ok(Ingested::Stored(IngestOutcome {
             message_id,
             thread_id: thread.id,
+            contact_id: thread.contact_id,
             reference: thread.reference,
             duplicate: true,
             new_thread: false,

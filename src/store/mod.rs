@@ -7,6 +7,7 @@
 //! each backend only supplies its SQL. Nothing outside this module sees a row
 //! struct or a driver type.
 
+pub mod contacts;
 pub mod postgres;
 mod rows;
 mod shared;
@@ -535,7 +536,7 @@ pub trait MailboxLock: Send {
 
 /// The persistence interface of the gateway.
 #[async_trait]
-pub trait Store: workspace::Workspace + Send + Sync + 'static {
+pub trait Store: workspace::Workspace + contacts::Contacts + Send + Sync + 'static {
     /// Which engine this is.
     fn engine(&self) -> Engine;
 
@@ -744,7 +745,7 @@ pub trait Store: workspace::Workspace + Send + Sync + 'static {
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
 #[async_trait]
-pub trait StoreTx: Send {
+pub trait StoreTx: contacts::ContactsTx + Send {
     /// Claims an idempotency key with a placeholder response; `false` when
     /// the key already exists (the caller rolls back and replays it).
     async fn claim_idempotency_key(

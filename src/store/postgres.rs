@@ -10,6 +10,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Pool, Postgres};
 
+use super::contacts::impl_contacts;
 use super::shared::impl_shared_store;
 use super::workspace::impl_workspace;
 use super::{ConnectOptions, Engine, MailboxLock, StoreError};
@@ -172,6 +173,7 @@ impl MailboxLock for PgMailboxLock {
 
 impl_shared_store!(PostgresStore, PostgresTx, Postgres);
 impl_workspace!(PostgresStore);
+impl_contacts!(PostgresStore, PostgresTx);
 
 /// Threads with a message matching the words bound at `$Q`: French
 /// stemming, accents ignored (the stored `search_vector`, GIN-indexed).

@@ -112,14 +112,15 @@ macro_rules! impl_shared_store {
                 contact: &$crate::store::NewContact,
             ) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO contacts (id, display_name, language, phone, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $5)",
+                    "INSERT INTO contacts (id, display_name, language, phone, created_at, updated_at, name_key)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6)",
                 )
                 .bind(contact.id.to_string())
                 .bind(contact.display_name.as_deref())
                 .bind(contact.language.as_str())
                 .bind(contact.phone.as_ref().map(|p| p.as_ref().to_owned()))
                 .bind(contact.at)
+                .bind(contact.display_name.as_deref().and_then(models::name::name_key))
                 .execute(&mut *self.tx)
                 .await?;
                 let (kind, key) = $crate::store::shared::identity_parts(&contact.identity);
@@ -147,6 +148,7 @@ macro_rules! impl_shared_store {
                 sqlx::query(
                     "UPDATE contacts
                      SET display_name = COALESCE(display_name, $2),
+                         name_key = COALESCE(name_key, $6),
                          phone = COALESCE(phone, $3),
                          language = $4,
                          updated_at = $5
@@ -157,6 +159,7 @@ macro_rules! impl_shared_store {
                 .bind(phone.map(|p| p.as_ref().to_owned()))
                 .bind(language.as_str())
                 .bind(at)
+                .bind(name.and_then(models::name::name_key))
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
+use super::contacts::impl_contacts;
 use super::shared::impl_shared_store;
 use super::workspace::impl_workspace;
 use super::{ConnectOptions, Engine, MailboxLock, StoreError};
@@ -193,6 +194,7 @@ impl MailboxLock for SqliteMailboxLease {
 
 impl_shared_store!(SqliteStore, SqliteTx, Sqlite);
 impl_workspace!(SqliteStore);
+impl_contacts!(SqliteStore, SqliteTx);
 
 /// Threads with a message matching the FTS5 query bound at `$Q`.
 const SEARCH_SQL: &str = "SELECT m.thread_id FROM messages m

@@ -49,4 +49,129 @@
       });
     });
   });
+  // The record page: citizen search as the agent types, the classifier's
+  // topic proposal, and a submit that shows the reference without a reload.
+  // Ctrl+Enter submits from anywhere in the form.
+  function recordPage(form) {
+    var csrf = form.querySelector("input[name=csrf]").value;
+    var search = document.getElementById("citizen-search");
+    var results = document.getElementById("citizen-results");
+    var picked = document.getElementById("citizen-picked");
+    var contactId = document.getElementById("contact-id");
+    var text = document.getElementById("record-text");
+    var topic = document.getElementById("record-topic");
+    var proposed = document.getElementById("topic-proposed");
+    var topicTouched = false;
+    var items = [], active = -1, timer = null, topicTimer = null;
+    function label(c) {
+      return [c.display_name, c.phone, c.email, c.postal_address].filter(Boolean).join(" · ");
+    }
+    function show(list) {
+      items = list; active = -1;
+      results.innerHTML = "";
+      list.forEach(function (c, i) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.id = "citizen-option-" + i;
+        li.className = "citizen-option";
+        li.textContent = label(c);
+        li.addEventListener("click", function () { pick(i); });
+        results.appendChild(li);
+      });
+    }
+    function highlight(i) {
+      active = Math.max(0, Math.min(items.length - 1, i));
+      Array.prototype.forEach.call(results.children, function (li, j) {
+        li.setAttribute("aria-selected", j === active ? "true" : "false");
+      });
+      search.setAttribute("aria-activedescendant", "citizen-option-" + active);
+    }
+    function pick(i) {
+      var c = items[i];
+      contactId.value = c.id;
+      picked.textContent = label(c);
+      document.getElementById("citizen-name").value = c.display_name || "";
+      document.getElementById("citizen-phone").value = "";
+      document.getElementById("citizen-email").value = "";
+      document.getElementById("citizen-language").value = c.language === "en" ? "en" : "fr";
+      show([]);
+      text.focus();
+    }
+    search.addEventListener("input", function () {
+      clearTimeout(timer);
+      contactId.value = ""; picked.textContent = "";
+      var q = search.value.trim();
+      if (q.length < 2) { show([]); return; }
+      timer = setTimeout(function () {
+        fetch("/agent/contacts/search?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { contacts: [] }; })
+          .then(function (d) { if (search.value.trim() === q) show(d.contacts || []); });
+      }, 150);
+    });
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown" && items.length) { highlight(active + 1); e.preventDefault(); }
+      else if (e.key === "ArrowUp" && items.length) { highlight(active - 1); e.preventDefault(); }
+      else if (e.key === "Enter" && active >= 0) { pick(active); e.preventDefault(); }
+      else if (e.key === "Enter") {
+        // A new citizen: what was typed becomes the phone, the address or the name.
+        var q = search.value.trim();
+        var field = /@/.test(q) ? "citizen-email" : (/^[+\d][\d\s().-]{6,}$/.test(q) ? "citizen-phone" : "citizen-name");
+        if (q) { document.getElementById(field).value = q; picked.textContent = form.dataset.newCitizen; }
+        text.focus();
+        e.preventDefault();
+      }
+    });
+    topic.addEventListener("change", function () { topicTouched = true; });
+    text.addEventListener("input", function () {
+      clearTimeout(topicTimer);
+      topicTimer = setTimeout(function () {
+        var body = new URLSearchParams({ csrf: csrf, text: text.value });
+        fetch("/agent/topic-proposal", { method: "POST", body: body, credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (d) {
+            if (!d || !d.topic) { proposed.textContent = ""; return; }
+            proposed.textContent = "(" + d.label + ")";
+            if (!topicTouched) topic.value = d.topic;
+          });
+      }, 300);
+    });
+    form.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { form.requestSubmit(); e.preventDefault(); }
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var button = document.getElementById("record-submit");
+      button.disabled = true;
+      fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+        .then(function (res) {
+          var box = document.getElementById("record-result");
+          box.hidden = false;
+          if (!res.ok) {
+            document.getElementById("record-result-title").textContent = res.d.message || form.dataset.failed;
+            document.getElementById("record-reference").textContent = "";
+            document.getElementById("record-ack").textContent = (res.d.fields || []).map(function (f) { return f.message; }).join(" ");
+            return;
+          }
+          var d = res.d;
+          document.getElementById("record-result-title").textContent = d.reference ? form.dataset.opened : form.dataset.resolved;
+          document.getElementById("record-reference").textContent = d.reference || "";
+          document.getElementById("record-ack").textContent = d.reference ? (d.acknowledgement === "email" ? form.dataset.ackEmail : form.dataset.ackNone) : "";
+          // Ready for the next citizen, with a fresh key.
+          form.reset(); contactId.value = ""; picked.textContent = ""; show([]); topicTouched = false; proposed.textContent = "";
+          document.getElementById("idempotency-key").value = d.next_key || "";
+          search.focus();
+        })
+        .catch(function () {
+          var box = document.getElementById("record-result");
+          box.hidden = false;
+          document.getElementById("record-result-title").textContent = form.dataset.failed;
+        })
+        .finally(function () { button.disabled = false; });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("record-form");
+    if (form) recordPage(form);
+  });
 })();

@@ -11,6 +11,7 @@ mod mail;
 mod acknowledgements;
 mod browser;
 mod cli;
+mod contacts;
 mod durability;
 mod email;
 mod email_durability;

@@ -15,7 +15,7 @@ use crate::doubles::RecordingSender;
 use crate::helpers::{email_message, spawn_app_with, AppOptions, Engine, TestApp};
 
 /// An account with a token; returns the token.
-async fn account(app: &TestApp, email: &str, role: Role) -> String {
+pub(crate) async fn account(app: &TestApp, email: &str, role: Role) -> String {
     let id = uuid::Uuid::now_v7().to_string();
     app.store
         .create_user(&NewUser {

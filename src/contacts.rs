@@ -1,0 +1,466 @@
+//! What agents do to citizens' records: record a phone call or counter
+//! visit (checked here, written by the ingest pipeline), correct a
+//! contact's details, merge two contacts that are one person, link two
+//! threads of one citizen, and count first-contact resolution. Each change
+//! is one transaction with its audit entry; a stale version is a conflict.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use models::{Channel, ContactId, ThreadId};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::{Role, User};
+use crate::error::{ApiError, FieldProblem};
+use crate::state::AppState;
+use crate::store::contacts::ContactChanges;
+use crate::store::AuditEntry;
+
+/// Longest postal address or name kept, in characters.
+pub const MAX_DETAIL_CHARS: usize = 300;
+/// Most weeks the first-contact statistics cover.
+pub const MAX_STAT_WEEKS: u32 = 104;
+
+fn problem(field: &str, code: &str) -> ApiError {
+    ApiError::Validation(vec![FieldProblem {
+        field: field.to_owned(),
+        code: code.to_owned(),
+        args: Vec::new(),
+    }])
+}
+
+/// Checks an optional detail: trimmed, `None` when blank, bounded.
+///
+/// # Errors
+/// A 422 naming `field` when too long.
+pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.chars().count() > MAX_DETAIL_CHARS || v.chars().any(char::is_control) => {
+            Err(problem(field, "invalid_value"))
+        }
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+/// Corrects a contact's details if it is still at `version`.
+///
+/// # Errors
+/// 404 for an unknown or merged contact, 409 when someone changed it since.
+pub async fn update_contact(
+    state: &AppState,
+    user: &User,
+    contact: ContactId,
+    version: i64,
+    changes: ContactChanges,
+) -> Result<i64, ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let (current, merged) = tx.lock_contact(contact).await?.ok_or(ApiError::NotFound)?;
+    if merged.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    if current != version || !tx.update_contact(contact, version, &changes, now).await? {
+        return Err(ApiError::Conflict { code: "conflict" });
+    }
+    tx.append_audit(&AuditEntry {
+        at: now,
+        actor: user.actor(),
+        action: "contact.updated".to_owned(),
+        subject: format!("contact:{contact}"),
+        before: Some(json!({ "version": version }).to_string()),
+        after: Some(
+            json!({
+                "display_name": changes.display_name,
+                "phone": changes.phone.as_ref().map(ToString::to_string),
+                "postal_address": changes.postal_address,
+                "language": changes.language.map(|l| l.as_str()),
+            })
+            .to_string(),
+        ),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(version + 1)
+}
+
+/// Merges `from` into `into`: an agent's confirmed decision, never
+/// automatic. Everything of `from` moves; `from` stays as a pointer.
+///
+/// # Errors
+/// 404 for an unknown or already merged contact, 409 when `into` changed
+/// since `version`, 422 for a contact merged with itself.
+pub async fn merge_contacts(
+    state: &AppState,
+    user: &User,
+    from: ContactId,
+    into: ContactId,
+    version: Option<i64>,
+) -> Result<(), ApiError> {
+    if from == into {
+        return Err(problem("into", "same_contact"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let (_, merged_from) = tx.lock_contact(from).await?.ok_or(ApiError::NotFound)?;
+    let (into_version, merged_into) = tx.lock_contact(into).await?.ok_or(ApiError::NotFound)?;
+    if merged_from.is_some() || merged_into.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    if version.is_some_and(|v| v != into_version) {
+        return Err(ApiError::Conflict { code: "conflict" });
+    }
+    tx.merge_contacts(from, into, now).await?;
+    tx.append_audit(&AuditEntry {
+        at: now,
+        actor: user.actor(),
+        action: "contact.merged".to_owned(),
+        subject: format!("contact:{into}"),
+        before: Some(json!({ "contact_id": from.to_string() }).to_string()),
+        after: Some(json!({ "merged_into": into.to_string() }).to_string()),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Links two threads of the same citizen (across channels).
+///
+/// # Errors
+/// 404 for an unknown thread, 422 when they are the same thread or belong
+/// to different contacts (merge the contacts first).
+pub async fn link_threads(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    other: ThreadId,
+) -> Result<bool, ApiError> {
+    if thread == other {
+        return Err(problem("thread_id", "invalid_value"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let a = tx.thread_contact(thread).await?.ok_or(ApiError::NotFound)?;
+    let b = tx
+        .thread_contact(other)
+        .await?
+        .ok_or_else(|| problem("thread_id", "invalid_value"))?;
+    if a != b {
+        return Err(problem("thread_id", "different_contacts"));
+    }
+    let new = tx.link_threads(thread, other, &user.id, now).await?;
+    if new {
+        tx.append_audit(&AuditEntry {
+            at: now,
+            actor: user.actor(),
+            action: "thread.linked".to_owned(),
+            subject: format!("thread:{thread}"),
+            before: None,
+            after: Some(json!({ "linked_thread_id": other.to_string() }).to_string()),
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// One week of one channel in the first-contact statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FirstContactWeek {
+    /// The Monday the week starts on, in the office's time zone.
+    pub week: chrono::NaiveDate,
+    /// `phone` or `counter`.
+    pub channel: String,
+    /// Contacts recorded.
+    pub contacts: u64,
+    /// Of which resolved at the first contact.
+    pub resolved: u64,
+    /// `resolved / contacts`.
+    pub share: f64,
+}
+
+/// Share of recorded calls and visits resolved at the first contact, per
+/// channel and per week (Monday to Sunday, office time), over the last
+/// `weeks` weeks, oldest first. Weeks with no contact on a channel show 0.
+///
+/// # Errors
+/// 403 below supervisor, 422 for a period out of range.
+pub async fn first_contact_stats(
+    state: &AppState,
+    user: &User,
+    weeks: u32,
+) -> Result<Vec<FirstContactWeek>, ApiError> {
+    user.require(Role::Supervisor)?;
+    if weeks == 0 || weeks > MAX_STAT_WEEKS {
+        return Err(problem("weeks", "invalid_value"));
+    }
+    let tz = state.settings.timezone();
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let first = this_monday - Duration::weeks(i64::from(weeks - 1));
+    let since: DateTime<Utc> = first
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map_or_else(|| state.clock.now(), |t| t.with_timezone(&Utc));
+    let mut counts: BTreeMap<(chrono::NaiveDate, String), (u64, u64)> = BTreeMap::new();
+    for w in 0..weeks {
+        for channel in [Channel::Phone, Channel::Counter] {
+            counts.insert(
+                (
+                    first + Duration::weeks(i64::from(w)),
+                    channel.as_str().to_owned(),
+                ),
+                (0, 0),
+            );
+        }
+    }
+    for (at, channel, resolved) in state.store.contact_log_since(since).await? {
+        let day = at.with_timezone(&tz).date_naive();
+        let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+        let entry = counts.entry((monday, channel)).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 += u64::from(resolved);
+    }
+    Ok(counts
+        .into_iter()
+        .map(|((week, channel), (contacts, resolved))| FirstContactWeek {
+            week,
+            channel,
+            contacts,
+            resolved,
+            #[allow(clippy::cast_precision_loss)]
+            share: if contacts == 0 {
+                0.0
+            } else {
+                resolved as f64 / contacts as f64
+            },
+        })
+        .collect())
+}
+
+/// A call or visit as the API and the page send it.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRequest {
+    /// `phone` or `counter`.
+    pub channel: String,
+    /// An existing contact, picked from a search.
+    #[serde(default)]
+    pub contact_id: Option<String>,
+    /// The citizen's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Their phone number, as typed (`450 922-7111`).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Their email address: the acknowledgement goes there.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Their postal address.
+    #[serde(default)]
+    pub postal_address: Option<String>,
+    /// `fr` (default) or `en`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// What was asked.
+    pub text: String,
+    /// The topic the agent chose.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// `resolved` or `request`.
+    pub outcome: String,
+}
+
+/// Turns a request into a [`crate::ingest::recorded::RecordedContact`],
+/// reporting every field problem at once.
+///
+/// # Errors
+/// A 422 listing the fields to correct.
+pub fn parse_record(
+    state: &AppState,
+    user: &User,
+    req: &RecordRequest,
+) -> Result<crate::ingest::recorded::RecordedContact, ApiError> {
+    use crate::ingest::recorded::{ContactOutcome, RecordedContact};
+    let mut problems = Vec::new();
+    if let Err(ApiError::Validation(mut p)) = crate::workspace::check_text("text", &req.text) {
+        problems.append(&mut p);
+    }
+    let mut bad = |field: &str, code: &str| {
+        problems.push(FieldProblem {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            args: Vec::new(),
+        });
+    };
+    let channel = match req.channel.as_str() {
+        "phone" => Some(Channel::Phone),
+        "counter" => Some(Channel::Counter),
+        _ => {
+            bad("channel", "invalid_value");
+            None
+        }
+    };
+    let outcome = match req.outcome.as_str() {
+        "resolved" => Some(ContactOutcome::Resolved),
+        "request" => Some(ContactOutcome::Request),
+        _ => {
+            bad("outcome", "invalid_value");
+            None
+        }
+    };
+    let contact = match req
+        .contact_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(id) => match ContactId::parse(id) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                bad("contact_id", "unknown_contact");
+                None
+            }
+        },
+    };
+    let name = detail("name", req.name.as_deref()).unwrap_or_else(|_| {
+        bad("name", "invalid_value");
+        None
+    });
+    let postal_address =
+        detail("postal_address", req.postal_address.as_deref()).unwrap_or_else(|_| {
+            bad("postal_address", "invalid_value");
+            None
+        });
+    let phone = match req
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => None,
+        Some(p) => match models::PhoneNumber::parse(p) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                bad("phone", "invalid_phone");
+                None
+            }
+        },
+    };
+    let email = match req
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        None => None,
+        Some(e) => match models::EmailAddress::parse(e) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                bad("email", "invalid_email");
+                None
+            }
+        },
+    };
+    let language = match req.language.as_deref() {
+        None | Some("" | "fr") => models::Language::Fr,
+        Some("en") => models::Language::En,
+        Some(_) => {
+            bad("language", "invalid_language");
+            models::Language::Fr
+        }
+    };
+    let topic = match req.topic.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => {
+            let topic = models::Topic::parse(t);
+            if topic.is_none() {
+                bad("topic", "invalid_value");
+            }
+            topic
+        }
+    };
+    let named = contact.is_some() || name.is_some() || phone.is_some() || email.is_some();
+    if !named {
+        bad("contact_id", "citizen_required");
+    }
+    if outcome == Some(ContactOutcome::Request)
+        && contact.is_none()
+        && phone.is_none()
+        && email.is_none()
+        && named
+    {
+        bad("phone", "contact_required");
+    }
+    let (Some(channel), Some(outcome), true) = (channel, outcome, problems.is_empty()) else {
+        return Err(ApiError::Validation(problems));
+    };
+    let id = models::ExternalMessageId::parse(&uuid::Uuid::now_v7().to_string())
+        .map_err(ApiError::internal)?;
+    Ok(RecordedContact {
+        id,
+        channel,
+        contact,
+        name,
+        phone,
+        email,
+        postal_address,
+        language,
+        text: req.text.trim().to_owned(),
+        topic,
+        department: topic
+            .and_then(|t| state.settings.department_for(t))
+            .map(|d| d.slug.clone()),
+        outcome,
+        recorded_by: user.id.clone(),
+    })
+}
+
+/// Records a call or visit; `key` (an `Idempotency-Key`) makes a repeat of
+/// the same submit return the first answer. Returns the HTTP status and body.
+///
+/// # Errors
+/// 422 for fields to correct, 409 for a reused key or an identity of
+/// another contact.
+pub async fn record(
+    state: &AppState,
+    user: &User,
+    req: &RecordRequest,
+    key: Option<&str>,
+) -> Result<(u16, serde_json::Value), ApiError> {
+    use crate::ingest::recorded::{Recorded, RecordedOutcome};
+    use sha2::Digest;
+    let record = parse_record(state, user, req)?;
+    let idempotency = key.map(|key| crate::ingest::IdempotencyRequest {
+        scope: format!("contact-log:{}", user.id),
+        key: key.to_owned(),
+        fingerprint: sha2::Sha256::digest(serde_json::to_vec(req).unwrap_or_default())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    });
+    let body = |o: &RecordedOutcome| {
+        json!({
+            "id": o.id,
+            "outcome": record.outcome.as_str(),
+            "contact_id": o.contact_id.to_string(),
+            "thread_id": o.thread_id.map(|t| t.to_string()),
+            "reference": o.reference.as_ref().map(ToString::to_string),
+            "acknowledgement": if o.acknowledgement.is_some() { "email" } else { "none" },
+        })
+    };
+    let respond = |o: &RecordedOutcome| (201u16, body(o).to_string());
+    match state
+        .ingestor
+        .record_contact(&record, idempotency.as_ref(), &respond)
+        .await?
+    {
+        Recorded::Stored(outcome) => Ok((201, body(&outcome))),
+        Recorded::Replayed(saved) => Ok((
+            saved.status,
+            serde_json::from_str(&saved.body).map_err(ApiError::internal)?,
+        )),
+    }
+}

@@ -1,0 +1,284 @@
+//! The API of citizens' records: recording phone calls and counter visits
+//! (`/api/v1/contacts-log`), finding, reading and correcting a contact,
+//! merging two contacts, linking two threads of one citizen, and the
+//! first-contact statistics. `Authorization: Bearer TOKEN` on every route.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use models::{ContactId, ThreadId};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::json_body;
+use crate::auth::User;
+use crate::contacts::{self, RecordRequest};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::contacts::{ContactChanges, MAX_CONTACT_MATCHES};
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
+/// Weeks of statistics when the client does not say.
+const DEFAULT_STAT_WEEKS: u32 = 12;
+
+/// The contact routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/contacts-log", post(record))
+        .route("/api/v1/contacts", get(search))
+        .route("/api/v1/contacts/{id}", get(get_contact).patch(update))
+        .route("/api/v1/contacts/{id}/merge", post(merge))
+        .route("/api/v1/threads/{id}/links", post(link))
+        .route("/api/v1/stats/first-contact", get(stats))
+}
+
+fn contact_id(text: &str) -> Result<ContactId, ApiError> {
+    ContactId::parse(text).map_err(|_| ApiError::NotFound)
+}
+
+/// The `Idempotency-Key` header, if any.
+///
+/// # Errors
+/// 400 for a key that is empty, too long or not text.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.trim().is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_CHARS => {
+                Ok(Some(k.trim().to_owned()))
+            }
+            _ => Err(ApiError::BadRequest {
+                code: "invalid_request",
+                args: Vec::new(),
+            }),
+        },
+    }
+}
+
+async fn record(
+    State(state): State<AppState>,
+    user: User,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(req.headers())?;
+    let body: RecordRequest = json_body(req, state.settings.server.max_body_bytes).await?;
+    let (status, answer) = contacts::record(&state, &user, &body, key.as_deref()).await?;
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
+    Ok((status, Json(answer)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    q: Option<String>,
+}
+
+/// What a search string means: a phone number, an email address (or its
+/// start), or a name.
+pub fn search_terms(q: &str) -> (Option<String>, Option<models::PhoneNumber>, Option<String>) {
+    let q = q.trim();
+    let phone = models::PhoneNumber::parse(q).ok();
+    let email = (q.contains('@') || phone.is_none() && q.len() >= 3)
+        .then(|| q.to_lowercase())
+        .filter(|e| !e.contains(char::is_whitespace));
+    let name = if phone.is_some() {
+        None
+    } else {
+        models::name::name_key(q)
+    };
+    (name, phone, email)
+}
+
+async fn search(
+    State(state): State<AppState>,
+    _user: User,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let q = params.q.unwrap_or_default();
+    if q.chars().count() > 200 {
+        return Err(ApiError::Validation(vec![crate::error::FieldProblem {
+            field: "q".to_owned(),
+            code: "invalid_value".to_owned(),
+            args: Vec::new(),
+        }]));
+    }
+    let (name, phone, email) = search_terms(&q);
+    let found = if name.is_none() && phone.is_none() && email.is_none() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .search_contacts(
+                name.as_deref(),
+                phone.as_ref(),
+                email.as_deref(),
+                MAX_CONTACT_MATCHES,
+            )
+            .await?
+    };
+    Ok(Json(json!({ "contacts": found })))
+}
+
+async fn get_contact(
+    State(state): State<AppState>,
+    _user: User,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = contact_id(&id)?;
+    let contact = state
+        .store
+        .get_contact(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let log = state.store.list_contact_log(id).await?;
+    let threads = state.store.contact_threads(id).await?;
+    let candidates = state.store.merge_candidates(id).await?;
+    Ok(Json(json!({
+        "contact": contact,
+        "contact_log": log,
+        "threads": threads,
+        "merge_candidates": candidates,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    version: i64,
+    display_name: Option<String>,
+    phone: Option<String>,
+    postal_address: Option<String>,
+    language: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = contact_id(&id)?;
+    let body: UpdateBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let phone = match body
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => None,
+        Some(p) => Some(models::PhoneNumber::parse(p).map_err(|_| {
+            ApiError::Validation(vec![crate::error::FieldProblem {
+                field: "phone".to_owned(),
+                code: "invalid_phone".to_owned(),
+                args: Vec::new(),
+            }])
+        })?),
+    };
+    let language = match body.language.as_deref() {
+        None => None,
+        Some("fr") => Some(models::Language::Fr),
+        Some("en") => Some(models::Language::En),
+        Some(_) => {
+            return Err(ApiError::Validation(vec![crate::error::FieldProblem {
+                field: "language".to_owned(),
+                code: "invalid_language".to_owned(),
+                args: Vec::new(),
+            }]))
+        }
+    };
+    let changes = ContactChanges {
+        display_name: contacts::detail("display_name", body.display_name.as_deref())?,
+        phone,
+        postal_address: contacts::detail("postal_address", body.postal_address.as_deref())?,
+        language,
+    };
+    let version = contacts::update_contact(&state, &user, id, body.version, changes).await?;
+    Ok(Json(json!({ "version": version })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    into: String,
+    version: Option<i64>,
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let from = contact_id(&id)?;
+    let body: MergeBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let into = contact_id(&body.into)?;
+    contacts::merge_contacts(&state, &user, from, into, body.version).await?;
+    Ok(Json(json!({ "merged_into": into.to_string() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    thread_id: String,
+}
+
+async fn link(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let thread = ThreadId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    let body: LinkBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let other = ThreadId::parse(&body.thread_id).map_err(|_| {
+        ApiError::Validation(vec![crate::error::FieldProblem {
+            field: "thread_id".to_owned(),
+            code: "invalid_value".to_owned(),
+            args: Vec::new(),
+        }])
+    })?;
+    let new = contacts::link_threads(&state, &user, thread, other).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!({ "linked": true }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatParams {
+    weeks: Option<u32>,
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    user: User,
+    Query(params): Query<StatParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let weeks = params.weeks.unwrap_or(DEFAULT_STAT_WEEKS);
+    let rows = contacts::first_contact_stats(&state, &user, weeks).await?;
+    Ok(Json(json!({ "weeks": rows })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_is_read_as_a_phone_number_an_address_or_a_name() {
+        let (name, phone, _) = search_terms("450 922-7111");
+        assert_eq!(name, None);
+        assert_eq!(phone.unwrap().as_ref(), "+14509227111");
+        let (_, phone, email) = search_terms("Rejean.B@Exemple");
+        assert_eq!(phone, None);
+        assert_eq!(email.as_deref(), Some("rejean.b@exemple"));
+        let (name, _, email) = search_terms("Thérèse Roy");
+        assert_eq!(name.as_deref(), Some("therese roy"));
+        assert_eq!(email, None);
+    }
+}

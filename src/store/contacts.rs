@@ -1,0 +1,742 @@
+//! Citizens as the workspace sees them: finding a contact by name, phone
+//! number or email address, its details (versioned, so two agents editing
+//! one citizen get a conflict), the calls and counter visits agents recorded
+//! ([`ContactLogEntry`]), contacts that may be the same person, merging two
+//! contacts, and links between threads of one citizen. Written once for
+//! both engines, like `shared.rs`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use models::{Channel, ChannelIdentity, ContactId, ThreadId};
+use serde::Serialize;
+
+use super::StoreError;
+
+/// Most contacts one search returns.
+pub const MAX_CONTACT_MATCHES: u32 = 20;
+
+/// A contact in a list: enough to tell two citizens apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactSummary {
+    /// Its id.
+    pub id: String,
+    /// The name it gave.
+    pub display_name: Option<String>,
+    /// Its phone number (E.164).
+    pub phone: Option<String>,
+    /// One of its email addresses.
+    pub email: Option<String>,
+    /// Its postal address.
+    pub postal_address: Option<String>,
+    /// Language to answer in.
+    pub language: String,
+    /// Bumped by every edit.
+    pub version: i64,
+}
+
+/// A contact with everything known about how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactRecord {
+    /// Name, phone, address and version.
+    #[serde(flatten)]
+    pub summary: ContactSummary,
+    /// Every identity (`email`, `phone`, `psid`, `igsid`) with its key.
+    pub identities: Vec<(String, String)>,
+    /// The contact that absorbed this one, once merged.
+    pub merged_into: Option<String>,
+    /// When it was first seen.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A phone call or counter visit to record.
+#[derive(Debug, Clone)]
+pub struct NewContactLog {
+    /// Its id (also the inbound key of the message, for a request).
+    pub id: String,
+    /// `phone` or `counter`.
+    pub channel: Channel,
+    /// The citizen.
+    pub contact_id: ContactId,
+    /// The agent who recorded it.
+    pub recorded_by: String,
+    /// What was asked.
+    pub text: String,
+    /// The topic the agent chose.
+    pub topic: Option<models::Topic>,
+    /// `resolved` or `request`.
+    pub outcome: &'static str,
+    /// The request opened, for `request`.
+    pub thread_id: Option<ThreadId>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A recorded call or visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ContactLogEntry {
+    /// Its id.
+    pub id: String,
+    /// `phone` or `counter`.
+    pub channel: String,
+    /// The citizen.
+    pub contact_id: String,
+    /// The agent who recorded it.
+    pub recorded_by: String,
+    /// What was asked.
+    pub request_text: String,
+    /// The topic the agent chose.
+    pub topic: Option<String>,
+    /// `resolved` or `request`.
+    pub outcome: String,
+    /// The request opened.
+    pub thread_id: Option<String>,
+    /// Its reference.
+    pub reference: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why two contacts may be one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchReason {
+    /// The same phone number.
+    SamePhone,
+    /// The same name and the same postal address.
+    SameNameAndAddress,
+    /// The same name; nothing else to compare.
+    SameName,
+}
+
+/// A contact that may be the same person as another, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeCandidate {
+    /// The other contact.
+    pub contact: ContactSummary,
+    /// Why it is offered.
+    pub reason: MatchReason,
+}
+
+/// A thread of a contact, for the list on its page and for linking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ContactThread {
+    /// Its id.
+    pub id: String,
+    /// Its reference.
+    pub reference: Option<String>,
+    /// The channel it came in on.
+    pub channel: String,
+    /// Its status.
+    pub status: String,
+    /// Its subject.
+    pub subject: Option<String>,
+    /// Its latest activity.
+    pub last_message_at: DateTime<Utc>,
+}
+
+/// What attaching an identity to a contact found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attached {
+    /// New for this contact (or already its own).
+    Ours,
+    /// It belongs to another contact: a merge decides, never a silent move.
+    Other(ContactId),
+}
+
+/// New details of a contact; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ContactChanges {
+    /// The name.
+    pub display_name: Option<String>,
+    /// The phone number.
+    pub phone: Option<models::PhoneNumber>,
+    /// The postal address.
+    pub postal_address: Option<String>,
+    /// The language to answer in.
+    pub language: Option<models::Language>,
+}
+
+/// Reads of the workspace's contact pages.
+#[async_trait]
+pub trait Contacts: Send + Sync {
+    /// Contacts (not merged away) whose name key contains `name_key`, whose
+    /// phone is `phone`, or with an email address starting with `email`;
+    /// most recently active first.
+    async fn search_contacts(
+        &self,
+        name_key: Option<&str>,
+        phone: Option<&models::PhoneNumber>,
+        email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ContactSummary>, StoreError>;
+
+    /// One contact, or `None`.
+    async fn get_contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError>;
+
+    /// Contacts that may be the same person as `id`: the same phone number
+    /// (on the contact or as an identity), or the same name (with the same
+    /// postal address when both have one).
+    async fn merge_candidates(&self, id: ContactId) -> Result<Vec<MergeCandidate>, StoreError>;
+
+    /// The calls and visits recorded for a contact, newest first.
+    async fn list_contact_log(&self, id: ContactId) -> Result<Vec<ContactLogEntry>, StoreError>;
+
+    /// Every call and visit recorded since `since`: `(when, channel, resolved)`.
+    async fn contact_log_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, String, bool)>, StoreError>;
+
+    /// The request threads of a contact, newest first.
+    async fn contact_threads(&self, id: ContactId) -> Result<Vec<ContactThread>, StoreError>;
+
+    /// The threads linked to `thread`.
+    async fn linked_threads(&self, thread: ThreadId) -> Result<Vec<ContactThread>, StoreError>;
+}
+
+/// Writes on contacts, inside a transaction.
+#[async_trait]
+pub trait ContactsTx: Send {
+    /// Locks the contact for a change; its version and the contact that
+    /// absorbed it, or `None` when it does not exist.
+    async fn lock_contact(
+        &mut self,
+        id: ContactId,
+    ) -> Result<Option<(i64, Option<String>)>, StoreError>;
+
+    /// Writes new details if the contact is still at `version`; false when
+    /// someone changed it since.
+    async fn update_contact(
+        &mut self,
+        id: ContactId,
+        version: i64,
+        changes: &ContactChanges,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the contact this identity, unless another contact has it.
+    async fn attach_identity(
+        &mut self,
+        id: ContactId,
+        identity: &ChannelIdentity,
+        at: DateTime<Utc>,
+    ) -> Result<Attached, StoreError>;
+
+    /// Records a call or visit.
+    async fn insert_contact_log(&mut self, entry: &NewContactLog) -> Result<(), StoreError>;
+
+    /// Sets the topic (chosen by an agent) and the department of a thread
+    /// just opened.
+    async fn set_opening_topic(
+        &mut self,
+        thread: ThreadId,
+        topic: models::Topic,
+        department: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// Moves everything of `from` (identities, threads, messages, recorded
+    /// contacts, refusals) to `into`, fills `into`'s missing details from
+    /// `from`, and marks `from` as merged into it.
+    async fn merge_contacts(
+        &mut self,
+        from: ContactId,
+        into: ContactId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The contact of a thread, or `None` when the thread does not exist.
+    async fn thread_contact(&mut self, thread: ThreadId) -> Result<Option<ContactId>, StoreError>;
+
+    /// Links two threads; false when they were linked already.
+    async fn link_threads(
+        &mut self,
+        a: ThreadId,
+        b: ThreadId,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ContactSummaryRow {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub postal_address: Option<String>,
+    pub language: String,
+    pub version: i64,
+    pub name_key: Option<String>,
+}
+
+impl From<ContactSummaryRow> for ContactSummary {
+    fn from(row: ContactSummaryRow) -> Self {
+        Self {
+            id: row.id,
+            display_name: row.display_name,
+            phone: row.phone,
+            email: row.email,
+            postal_address: row.postal_address,
+            language: row.language,
+            version: row.version,
+        }
+    }
+}
+
+/// The columns of a [`ContactSummaryRow`] from `contacts c`.
+pub(super) const CONTACT_COLUMNS: &str =
+    "c.id, c.display_name, c.phone, c.postal_address, c.language, c.version, c.name_key,
+     (SELECT MIN(i.key) FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = 'email') AS email";
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(super) fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Instantiates [`Contacts`] for `$store` and [`ContactsTx`] for `$tx`.
+macro_rules! impl_contacts {
+    ($store:ident, $tx:ident) => {
+        #[async_trait::async_trait]
+        impl $crate::store::contacts::Contacts for $store {
+            async fn search_contacts(
+                &self,
+                name_key: Option<&str>,
+                phone: Option<&models::PhoneNumber>,
+                email: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<$crate::store::contacts::ContactSummary>, StoreError> {
+                use $crate::store::contacts::{like_escape, CONTACT_COLUMNS};
+                let sql = format!(
+                    "SELECT {CONTACT_COLUMNS} FROM contacts c
+                     WHERE c.merged_into IS NULL
+                       AND (c.name_key LIKE $1 ESCAPE '\\'
+                            OR c.phone = $2
+                            OR c.id IN (SELECT contact_id FROM contact_identities
+                                        WHERE (kind = 'phone' AND key = $2)
+                                           OR (kind = 'email' AND key LIKE $3 ESCAPE '\\')))
+                     ORDER BY c.updated_at DESC, c.id LIMIT {}",
+                    limit.clamp(1, $crate::store::contacts::MAX_CONTACT_MATCHES)
+                );
+                let rows: Vec<$crate::store::contacts::ContactSummaryRow> = sqlx::query_as(&sql)
+                    .bind(name_key.map(|k| format!("%{}%", like_escape(k))))
+                    .bind(phone.map(|p| p.as_ref().to_owned()))
+                    .bind(email.map(|e| format!("{}%", like_escape(&e.to_lowercase()))))
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn get_contact(
+                &self,
+                id: models::ContactId,
+            ) -> Result<Option<$crate::store::contacts::ContactRecord>, StoreError> {
+                use $crate::store::contacts::CONTACT_COLUMNS;
+                let sql = format!(
+                    "SELECT {CONTACT_COLUMNS}, c.merged_into, c.created_at FROM contacts c WHERE c.id = $1"
+                );
+                #[derive(sqlx::FromRow)]
+                struct Row {
+                    #[sqlx(flatten)]
+                    summary: $crate::store::contacts::ContactSummaryRow,
+                    merged_into: Option<String>,
+                    created_at: chrono::DateTime<chrono::Utc>,
+                }
+                let Some(row): Option<Row> = sqlx::query_as(&sql)
+                    .bind(id.to_string())
+                    .fetch_optional(self.reader())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let identities: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT kind, key FROM contact_identities WHERE contact_id = $1 ORDER BY kind, key",
+                )
+                .bind(id.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                Ok(Some($crate::store::contacts::ContactRecord {
+                    summary: row.summary.into(),
+                    identities,
+                    merged_into: row.merged_into,
+                    created_at: row.created_at,
+                }))
+            }
+
+            async fn merge_candidates(
+                &self,
+                id: models::ContactId,
+            ) -> Result<Vec<$crate::store::contacts::MergeCandidate>, StoreError> {
+                use $crate::store::contacts::{
+                    ContactSummaryRow, MatchReason, MergeCandidate, CONTACT_COLUMNS,
+                };
+                let me: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT name_key, phone, postal_address FROM contacts WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_optional(self.reader())
+                .await?;
+                let Some((name_key, phone, address)) = me else {
+                    return Ok(Vec::new());
+                };
+                let phones: Vec<(String,)> = sqlx::query_as(
+                    "SELECT key FROM contact_identities WHERE contact_id = $1 AND kind = 'phone'",
+                )
+                .bind(id.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                let mut phones: Vec<String> = phones.into_iter().map(|(p,)| p).collect();
+                phones.extend(phone);
+                let mut out: Vec<MergeCandidate> = Vec::new();
+                for number in &phones {
+                    let sql = format!(
+                        "SELECT {CONTACT_COLUMNS} FROM contacts c
+                         WHERE c.merged_into IS NULL AND c.id <> $1
+                           AND (c.phone = $2 OR c.id IN (SELECT contact_id FROM contact_identities
+                                                         WHERE kind = 'phone' AND key = $2))
+                         ORDER BY c.id LIMIT 20"
+                    );
+                    let rows: Vec<ContactSummaryRow> = sqlx::query_as(&sql)
+                        .bind(id.to_string())
+                        .bind(number)
+                        .fetch_all(self.reader())
+                        .await?;
+                    for row in rows {
+                        if !out.iter().any(|c| c.contact.id == row.id) {
+                            out.push(MergeCandidate {
+                                contact: row.into(),
+                                reason: MatchReason::SamePhone,
+                            });
+                        }
+                    }
+                }
+                if let Some(key) = name_key {
+                    let sql = format!(
+                        "SELECT {CONTACT_COLUMNS} FROM contacts c
+                         WHERE c.merged_into IS NULL AND c.id <> $1 AND c.name_key = $2
+                         ORDER BY c.id LIMIT 20"
+                    );
+                    let rows: Vec<ContactSummaryRow> = sqlx::query_as(&sql)
+                        .bind(id.to_string())
+                        .bind(&key)
+                        .fetch_all(self.reader())
+                        .await?;
+                    let fold = |a: &str| models::name::name_key(a);
+                    for row in rows {
+                        if out.iter().any(|c| c.contact.id == row.id) {
+                            continue;
+                        }
+                        let reason = match (address.as_deref(), row.postal_address.as_deref()) {
+                            (Some(a), Some(b)) if fold(a) == fold(b) => {
+                                MatchReason::SameNameAndAddress
+                            }
+                            // Two known addresses that differ: two people
+                            // who share a name.
+                            (Some(_), Some(_)) => continue,
+                            _ => MatchReason::SameName,
+                        };
+                        debug_assert!(row.name_key.is_some());
+                        out.push(MergeCandidate {
+                            contact: row.into(),
+                            reason,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn list_contact_log(
+                &self,
+                id: models::ContactId,
+            ) -> Result<Vec<$crate::store::contacts::ContactLogEntry>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT l.id, l.channel, l.contact_id, l.recorded_by, l.request_text, l.topic,
+                            l.outcome, l.thread_id, t.reference, l.created_at
+                     FROM contact_log l LEFT JOIN threads t ON t.id = l.thread_id
+                     WHERE l.contact_id = $1 ORDER BY l.created_at DESC, l.id DESC LIMIT 200",
+                )
+                .bind(id.to_string())
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn contact_log_since(
+                &self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, bool)>, StoreError> {
+                let rows: Vec<(chrono::DateTime<chrono::Utc>, String, String)> = sqlx::query_as(
+                    "SELECT created_at, channel, outcome FROM contact_log
+                     WHERE created_at >= $1 ORDER BY created_at",
+                )
+                .bind(since)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(at, channel, outcome)| (at, channel, outcome == "resolved"))
+                    .collect())
+            }
+
+            async fn contact_threads(
+                &self,
+                id: models::ContactId,
+            ) -> Result<Vec<$crate::store::contacts::ContactThread>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT id, reference, channel, status, subject, last_message_at FROM threads
+                     WHERE contact_id = $1 AND category = 'request'
+                     ORDER BY last_message_at DESC, id DESC LIMIT 200",
+                )
+                .bind(id.to_string())
+                .fetch_all(self.reader())
+                .await?)
+            }
+
+            async fn linked_threads(
+                &self,
+                thread: models::ThreadId,
+            ) -> Result<Vec<$crate::store::contacts::ContactThread>, StoreError> {
+                Ok(sqlx::query_as(
+                    "SELECT t.id, t.reference, t.channel, t.status, t.subject, t.last_message_at
+                     FROM threads t
+                     WHERE t.id IN (SELECT thread_b FROM thread_links WHERE thread_a = $1
+                                    UNION SELECT thread_a FROM thread_links WHERE thread_b = $1)
+                     ORDER BY t.last_message_at DESC, t.id DESC",
+                )
+                .bind(thread.to_string())
+                .fetch_all(self.reader())
+                .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::contacts::ContactsTx for $tx {
+            async fn lock_contact(
+                &mut self,
+                id: models::ContactId,
+            ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+                // A no-op update takes the row lock on PostgreSQL; SQLite's
+                // single writer already serialises the transaction.
+                Ok(sqlx::query_as(
+                    "UPDATE contacts SET version = version WHERE id = $1
+                     RETURNING version, merged_into",
+                )
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await?)
+            }
+
+            async fn update_contact(
+                &mut self,
+                id: models::ContactId,
+                version: i64,
+                changes: &$crate::store::contacts::ContactChanges,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let name_key = changes
+                    .display_name
+                    .as_deref()
+                    .and_then(models::name::name_key);
+                let done = sqlx::query(
+                    "UPDATE contacts
+                     SET display_name = COALESCE($3, display_name),
+                         name_key = CASE WHEN $3 IS NULL THEN name_key ELSE $4 END,
+                         phone = COALESCE($5, phone),
+                         postal_address = COALESCE($6, postal_address),
+                         language = COALESCE($7, language),
+                         updated_at = $8,
+                         version = version + 1
+                     WHERE id = $1 AND version = $2 AND merged_into IS NULL",
+                )
+                .bind(id.to_string())
+                .bind(version)
+                .bind(changes.display_name.as_deref())
+                .bind(name_key)
+                .bind(changes.phone.as_ref().map(|p| p.as_ref().to_owned()))
+                .bind(changes.postal_address.as_deref())
+                .bind(changes.language.map(|l| l.as_str()))
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn attach_identity(
+                &mut self,
+                id: models::ContactId,
+                identity: &models::ChannelIdentity,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<$crate::store::contacts::Attached, StoreError> {
+                let (kind, key) = $crate::store::shared::identity_parts(identity);
+                sqlx::query(
+                    "INSERT INTO contact_identities (kind, key, contact_id, created_at)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(kind)
+                .bind(&key)
+                .bind(id.to_string())
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                let (owner,): (String,) = sqlx::query_as(
+                    "SELECT contact_id FROM contact_identities WHERE kind = $1 AND key = $2",
+                )
+                .bind(kind)
+                .bind(&key)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                let owner = models::ContactId::parse(&owner)
+                    .map_err(|e| StoreError::corrupt("contact id", e))?;
+                Ok(if owner == id {
+                    $crate::store::contacts::Attached::Ours
+                } else {
+                    $crate::store::contacts::Attached::Other(owner)
+                })
+            }
+
+            async fn insert_contact_log(
+                &mut self,
+                entry: &$crate::store::contacts::NewContactLog,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO contact_log
+                         (id, channel, contact_id, recorded_by, request_text, topic, outcome,
+                          thread_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&entry.id)
+                .bind(entry.channel.as_str())
+                .bind(entry.contact_id.to_string())
+                .bind(&entry.recorded_by)
+                .bind(&entry.text)
+                .bind(entry.topic.map(|t| t.as_str()))
+                .bind(entry.outcome)
+                .bind(entry.thread_id.map(|t| t.to_string()))
+                .bind(entry.at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn set_opening_topic(
+                &mut self,
+                thread: models::ThreadId,
+                topic: models::Topic,
+                department: Option<&str>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE threads SET topic = $2, topic_source = 'agent',
+                         department = COALESCE($3, department)
+                     WHERE id = $1",
+                )
+                .bind(thread.to_string())
+                .bind(topic.as_str())
+                .bind(department)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn merge_contacts(
+                &mut self,
+                from: models::ContactId,
+                into: models::ContactId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), StoreError> {
+                let (from, into) = (from.to_string(), into.to_string());
+                for sql in [
+                    "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1",
+                    "UPDATE threads SET contact_id = $2 WHERE contact_id = $1",
+                    "UPDATE messages SET contact_id = $2 WHERE contact_id = $1",
+                    "UPDATE contact_log SET contact_id = $2 WHERE contact_id = $1",
+                    "UPDATE service_refusals SET contact_id = $2 WHERE contact_id = $1",
+                ] {
+                    sqlx::query(sql)
+                        .bind(&from)
+                        .bind(&into)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "UPDATE contacts SET
+                         display_name = COALESCE(display_name, (SELECT display_name FROM contacts WHERE id = $1)),
+                         name_key = COALESCE(name_key, (SELECT name_key FROM contacts WHERE id = $1)),
+                         phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = $1)),
+                         postal_address = COALESCE(postal_address, (SELECT postal_address FROM contacts WHERE id = $1)),
+                         updated_at = $3, version = version + 1
+                     WHERE id = $2",
+                )
+                .bind(&from)
+                .bind(&into)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE contacts SET merged_into = $2, updated_at = $3, version = version + 1
+                     WHERE id = $1",
+                )
+                .bind(&from)
+                .bind(&into)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn thread_contact(
+                &mut self,
+                thread: models::ThreadId,
+            ) -> Result<Option<models::ContactId>, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT contact_id FROM threads WHERE id = $1")
+                        .bind(thread.to_string())
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                row.map(|(id,)| {
+                    models::ContactId::parse(&id).map_err(|e| StoreError::corrupt("contact id", e))
+                })
+                .transpose()
+            }
+
+            async fn link_threads(
+                &mut self,
+                a: models::ThreadId,
+                b: models::ThreadId,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let (a, b) = {
+                    let (a, b) = (a.to_string(), b.to_string());
+                    if a < b {
+                        (a, b)
+                    } else {
+                        (b, a)
+                    }
+                };
+                let done = sqlx::query(
+                    "INSERT INTO thread_links (thread_a, thread_b, linked_by, created_at)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(a)
+                .bind(b)
+                .bind(by)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+pub(super) use impl_contacts;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_what_was_typed_literally() {
+        assert_eq!(like_escape("50%_a\\b"), "50\\%\\_a\\\\b");
+        assert_eq!(like_escape("tremblay"), "tremblay");
+    }
+}
