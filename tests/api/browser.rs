@@ -382,3 +382,138 @@ both_engines!(
     an_agent_triages_and_a_supervisor_decides_in_chromium,
     triage_in_the_browser
 );
+
+async fn record_at_the_desk_in_the_browser(engine: Engine) {
+    // Arrange: a gateway on the real mail servers, and an agent.
+    let env = crate::mail::mail_env();
+    let clientele = crate::mail::fresh_address("clientele", "saintejulie.test");
+    let email = crate::mail::email_settings(&env, &clientele, "INBOX");
+    let app = spawn_app_with(
+        engine,
+        AppOptions {
+            configure: Some(Box::new(move |settings| {
+                settings.connectors.email = Some(email);
+                settings.office.message_id_domain = "saintejulie.test".to_owned();
+            })),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    staff(&app, "agente@saintejulie.ca", Role::Agent).await;
+    let citizen = crate::mail::fresh_address("citoyen", "example.test");
+    let browser = Browser::start().await;
+    browser.sign_in(&app.address, "agente@saintejulie.ca").await;
+
+    // Act 1: a phone call answered on the spot, all by keyboard.
+    browser.goto(&format!("{}/agent/record", app.address)).await;
+    browser.type_into("#citizen-search", "450 922-7111").await;
+    browser.keys(&["\u{E007}"]).await;
+    browser
+        .type_into("#record-text", "À quelle heure ouvre l'écocentre samedi?")
+        .await;
+    browser.click("#outcome-resolved").await;
+    // Ctrl+Enter submits.
+    browser
+        .call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": "\u{E009}"}, {"type": "keyDown", "value": "\u{E007}"},
+                {"type": "keyUp", "value": "\u{E007}"}, {"type": "keyUp", "value": "\u{E009}"}
+            ]}]})),
+        )
+        .await;
+    let resolved = wait_text(&browser, "#record-result-title", "premier contact").await;
+
+    // Act 2: a counter visit that opens a request with an email address.
+    browser
+        .type_into("#citizen-search", "Réjean Bouchard")
+        .await;
+    browser.keys(&["\u{E007}"]).await;
+    browser.click("#channel-counter").await;
+    browser.type_into("#citizen-email", &citizen).await;
+    browser
+        .type_into(
+            "#record-text",
+            "Lampadaire éteint devant le 12 rue des Pruches.",
+        )
+        .await;
+    browser.click("#outcome-request").await;
+    browser.click("#record-submit").await;
+    let reference = wait_text(&browser, "#record-reference", "SJ-").await;
+    browser
+        .screenshot(&format!("{engine:?}-record").to_lowercase())
+        .await;
+    browser.close().await;
+    app.run_pending_jobs().await;
+    crate::mail::wait_for_messages(&env, &citizen, "INBOX", 1).await;
+    let received = crate::mail::read_all(&env, &citizen).await;
+    // The citizen answers, quoting the reference.
+    let reply = crate::mail::citizen_email(
+        &citizen,
+        &clientele,
+        &format!("Re: [{reference}] Lampadaire"),
+        "Toujours éteint ce soir.",
+        "",
+    );
+    crate::mail::smtp_send(&env, &citizen, &clientele, &reply).await;
+    crate::mail::wait_for_messages(&env, &clientele, "INBOX", 1).await;
+    let pass = app.poll_mailbox().await;
+    let thread = app
+        .store
+        .find_thread_by_reference(&models::ReferenceNumber::parse(&reference).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Assert
+    assert!(
+        resolved.contains("Réglé au premier contact")
+            || resolved.contains("réglé au premier contact"),
+        "{resolved}"
+    );
+    assert!(reference.starts_with("SJ-"), "{reference}");
+    assert_eq!(
+        received.len(),
+        1,
+        "one acknowledgement in the citizen's mailbox"
+    );
+    assert!(String::from_utf8_lossy(&received[0]).contains(&reference));
+    assert_eq!(
+        (pass.stored, pass.acknowledged),
+        (1, 0),
+        "the reply joins, unacknowledged"
+    );
+    let messages = app.store.list_messages(thread.id).await.unwrap();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.direction == inbox::store::Direction::Inbound)
+            .count(),
+        2,
+        "the visit and the citizen's email in one thread"
+    );
+    let weeks = app
+        .store
+        .contact_log_since(Utc::now() - chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(weeks.len(), 2);
+    assert_eq!(weeks.iter().filter(|(_, _, resolved)| *resolved).count(), 1);
+}
+both_engines!(
+    an_agent_records_a_call_and_a_counter_visit_in_chromium_and_the_citizen_gets_the_reference_by_email,
+    record_at_the_desk_in_the_browser
+);
+
+/// The text of `css` once it contains `needle` (the page updates it after a fetch).
+async fn wait_text(browser: &Browser, css: &str, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let text = browser.text(css).await;
+        if text.contains(needle) || started.elapsed() > DEADLINE {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
