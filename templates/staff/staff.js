@@ -125,10 +125,15 @@
     text.addEventListener("input", function () {
       clearTimeout(topicTimer);
       topicTimer = setTimeout(function () {
-        var body = new URLSearchParams({ csrf: csrf, text: text.value });
+        var sent = text.value;
+        if (!sent.trim()) { proposed.textContent = ""; return; }
+        var body = new URLSearchParams({ csrf: csrf, text: sent });
         fetch("/agent/topic-proposal", { method: "POST", body: body, credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : null; })
           .then(function (d) {
+            // A late answer about text that has since changed (or a form
+            // already submitted and reset) proposes nothing.
+            if (text.value !== sent) return;
             if (!d || !d.topic) { proposed.textContent = ""; return; }
             proposed.textContent = "(" + d.label + ")";
             if (!topicTouched) topic.value = d.topic;
@@ -158,6 +163,7 @@
           document.getElementById("record-reference").textContent = d.reference || "";
           document.getElementById("record-ack").textContent = d.reference ? (d.acknowledgement === "email" ? form.dataset.ackEmail : form.dataset.ackNone) : "";
           // Ready for the next citizen, with a fresh key.
+          clearTimeout(topicTimer);
           form.reset(); contactId.value = ""; picked.textContent = ""; show([]); topicTouched = false; proposed.textContent = "";
           document.getElementById("idempotency-key").value = d.next_key || "";
           search.focus();
