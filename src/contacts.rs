@@ -464,3 +464,61 @@ pub async fn record(
         )),
     }
 }
+
+/// What a search string means: a phone number, an email address (or its
+/// start), or a name.
+pub fn search_terms(q: &str) -> (Option<String>, Option<models::PhoneNumber>, Option<String>) {
+    let q = q.trim();
+    let phone = models::PhoneNumber::parse(q).ok();
+    let email = (q.contains('@') || phone.is_none() && q.len() >= 3)
+        .then(|| q.to_lowercase())
+        .filter(|e| !e.contains(char::is_whitespace));
+    let name = if phone.is_some() {
+        None
+    } else {
+        models::name::name_key(q)
+    };
+    (name, phone, email)
+}
+
+/// Citizens matching what an agent typed (see [`search_terms`]); nothing
+/// for a text that is none of the three.
+///
+/// # Errors
+/// When the store fails.
+pub async fn find_contacts(
+    state: &AppState,
+    q: &str,
+) -> Result<Vec<crate::store::contacts::ContactSummary>, ApiError> {
+    let (name, phone, email) = search_terms(q);
+    if name.is_none() && phone.is_none() && email.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .store
+        .search_contacts(
+            name.as_deref(),
+            phone.as_ref(),
+            email.as_deref(),
+            crate::store::contacts::MAX_CONTACT_MATCHES,
+        )
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_is_read_as_a_phone_number_an_address_or_a_name() {
+        let (name, phone, _) = search_terms("450 922-7111");
+        assert_eq!(name, None);
+        assert_eq!(phone.unwrap().as_ref(), "+14509227111");
+        let (_, phone, email) = search_terms("Rejean.B@Exemple");
+        assert_eq!(phone, None);
+        assert_eq!(email.as_deref(), Some("rejean.b@exemple"));
+        let (name, _, email) = search_terms("Thérèse Roy");
+        assert_eq!(name.as_deref(), Some("therese roy"));
+        assert_eq!(email, None);
+    }
+}

@@ -17,7 +17,7 @@ use crate::auth::User;
 use crate::contacts::{self, RecordRequest};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::contacts::{ContactChanges, MAX_CONTACT_MATCHES};
+use crate::store::contacts::ContactChanges;
 
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
@@ -76,22 +76,6 @@ struct SearchParams {
     q: Option<String>,
 }
 
-/// What a search string means: a phone number, an email address (or its
-/// start), or a name.
-pub fn search_terms(q: &str) -> (Option<String>, Option<models::PhoneNumber>, Option<String>) {
-    let q = q.trim();
-    let phone = models::PhoneNumber::parse(q).ok();
-    let email = (q.contains('@') || phone.is_none() && q.len() >= 3)
-        .then(|| q.to_lowercase())
-        .filter(|e| !e.contains(char::is_whitespace));
-    let name = if phone.is_some() {
-        None
-    } else {
-        models::name::name_key(q)
-    };
-    (name, phone, email)
-}
-
 async fn search(
     State(state): State<AppState>,
     _user: User,
@@ -105,20 +89,7 @@ async fn search(
             args: Vec::new(),
         }]));
     }
-    let (name, phone, email) = search_terms(&q);
-    let found = if name.is_none() && phone.is_none() && email.is_none() {
-        Vec::new()
-    } else {
-        state
-            .store
-            .search_contacts(
-                name.as_deref(),
-                phone.as_ref(),
-                email.as_deref(),
-                MAX_CONTACT_MATCHES,
-            )
-            .await?
-    };
+    let found = contacts::find_contacts(&state, &q).await?;
     Ok(Json(json!({ "contacts": found })))
 }
 
@@ -263,22 +234,4 @@ async fn stats(
     let weeks = params.weeks.unwrap_or(DEFAULT_STAT_WEEKS);
     let rows = contacts::first_contact_stats(&state, &user, weeks).await?;
     Ok(Json(json!({ "weeks": rows })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_search_is_read_as_a_phone_number_an_address_or_a_name() {
-        let (name, phone, _) = search_terms("450 922-7111");
-        assert_eq!(name, None);
-        assert_eq!(phone.unwrap().as_ref(), "+14509227111");
-        let (_, phone, email) = search_terms("Rejean.B@Exemple");
-        assert_eq!(phone, None);
-        assert_eq!(email.as_deref(), Some("rejean.b@exemple"));
-        let (name, _, email) = search_terms("Thérèse Roy");
-        assert_eq!(name.as_deref(), Some("therese roy"));
-        assert_eq!(email, None);
-    }
 }

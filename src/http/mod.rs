@@ -4,7 +4,7 @@
 //! localisation).
 
 mod api;
-pub(crate) mod contacts;
+mod contacts;
 mod forms;
 mod health;
 pub mod staff;

@@ -969,20 +969,7 @@ async fn contacts_search(
     Query(p): Query<SearchParam>,
 ) -> Result<Response, ApiError> {
     let q: String = p.q.unwrap_or_default().chars().take(200).collect();
-    let (name, phone, email) = super::contacts::search_terms(&q);
-    let found = if name.is_none() && phone.is_none() && email.is_none() {
-        Vec::new()
-    } else {
-        state
-            .store
-            .search_contacts(
-                name.as_deref(),
-                phone.as_ref(),
-                email.as_deref(),
-                crate::store::contacts::MAX_CONTACT_MATCHES,
-            )
-            .await?
-    };
+    let found = crate::contacts::find_contacts(&state, &q).await?;
     Ok(axum::Json(serde_json::json!({ "contacts": found })).into_response())
 }
 
@@ -1017,7 +1004,6 @@ async fn topic_proposal(
     let topic = explanation.topic_candidate.map(|(t, _)| t);
     Ok(axum::Json(serde_json::json!({
         "topic": topic.map(|t| t.as_str()),
-        "label": topic.map(|t| t.as_str()),
         "score": explanation.topic_candidate.map(|(_, s)| s),
     }))
     .into_response())

@@ -266,7 +266,6 @@ pub(super) struct ContactSummaryRow {
     pub postal_address: Option<String>,
     pub language: String,
     pub version: i64,
-    pub name_key: Option<String>,
 }
 
 impl From<ContactSummaryRow> for ContactSummary {
@@ -285,7 +284,7 @@ impl From<ContactSummaryRow> for ContactSummary {
 
 /// The columns of a [`ContactSummaryRow`] from `contacts c`.
 pub(super) const CONTACT_COLUMNS: &str =
-    "c.id, c.display_name, c.phone, c.postal_address, c.language, c.version, c.name_key,
+    "c.id, c.display_name, c.phone, c.postal_address, c.language, c.version,
      (SELECT MIN(i.key) FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = 'email') AS email";
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
@@ -436,7 +435,6 @@ macro_rules! impl_contacts {
                             (Some(_), Some(_)) => continue,
                             _ => MatchReason::SameName,
                         };
-                        debug_assert!(row.name_key.is_some());
                         out.push(MergeCandidate {
                             contact: row.into(),
                             reason,

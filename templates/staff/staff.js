@@ -135,7 +135,7 @@
             // already submitted and reset) proposes nothing.
             if (text.value !== sent) return;
             if (!d || !d.topic) { proposed.textContent = ""; return; }
-            proposed.textContent = "(" + d.label + ")";
+            proposed.textContent = "(" + d.topic + ")";
             if (!topicTouched) topic.value = d.topic;
           });
       }, 300);

@@ -385,20 +385,8 @@ both_engines!(
 
 async fn record_at_the_desk_in_the_browser(engine: Engine) {
     // Arrange: a gateway on the real mail servers, and an agent.
-    let env = crate::mail::mail_env();
-    let clientele = crate::mail::fresh_address("clientele", "saintejulie.test");
-    let email = crate::mail::email_settings(&env, &clientele, "INBOX");
-    let app = spawn_app_with(
-        engine,
-        AppOptions {
-            configure: Some(Box::new(move |settings| {
-                settings.connectors.email = Some(email);
-                settings.office.message_id_domain = "saintejulie.test".to_owned();
-            })),
-            ..AppOptions::default()
-        },
-    )
-    .await;
+    let (app, mailbox) = crate::email::gateway(engine, "INBOX", |_| {}).await;
+    let (env, clientele) = (mailbox.env, mailbox.address);
     staff(&app, "agente@saintejulie.ca", Role::Agent).await;
     let citizen = crate::mail::fresh_address("citoyen", "example.test");
     let browser = Browser::start().await;

@@ -84,6 +84,18 @@ impl Desk {
         self.post(&self.agent, "/api/v1/contacts-log", body).await
     }
 
+    /// Records as the agent with an `Idempotency-Key`.
+    async fn record_with_key(&self, body: &Value, key: &str) -> (u16, Value) {
+        self.send(
+            reqwest::Method::POST,
+            Some(&self.agent),
+            "/api/v1/contacts-log",
+            Some(body),
+            Some(key),
+        )
+        .await
+    }
+
     /// This week's row of the first-contact statistics for `channel`.
     async fn this_week(&self, channel: &str) -> (u64, u64) {
         let (status, stats) = self
@@ -239,41 +251,14 @@ async fn a_double_submit_is_one_contact_and_one_reference(engine: Engine) {
     // Act: the same submit four times at once, then once more.
     let key = "dbl-1";
     let mut answers = Vec::new();
-    let runs: Vec<_> = (0..4)
-        .map(|_| {
-            desk.send(
-                reqwest::Method::POST,
-                Some(&desk.agent),
-                "/api/v1/contacts-log",
-                Some(&body),
-                Some(key),
-            )
-        })
-        .collect();
+    let runs: Vec<_> = (0..4).map(|_| desk.record_with_key(&body, key)).collect();
     for answer in futures::future::join_all(runs).await {
         answers.push(answer);
     }
-    answers.push(
-        desk.send(
-            reqwest::Method::POST,
-            Some(&desk.agent),
-            "/api/v1/contacts-log",
-            Some(&body),
-            Some(key),
-        )
-        .await,
-    );
+    answers.push(desk.record_with_key(&body, key).await);
     let mut other = body.clone();
     other["text"] = json!("Autre chose");
-    let reused = desk
-        .send(
-            reqwest::Method::POST,
-            Some(&desk.agent),
-            "/api/v1/contacts-log",
-            Some(&other),
-            Some(key),
-        )
-        .await;
+    let reused = desk.record_with_key(&other, key).await;
     desk.app.run_pending_jobs().await;
 
     // Assert

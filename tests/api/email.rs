@@ -17,12 +17,12 @@ use crate::mail::{
 };
 
 /// The folder and mailbox a test gateway reads.
-struct Clientele {
-    env: MailEnv,
-    address: String,
+pub(crate) struct Clientele {
+    pub(crate) env: MailEnv,
+    pub(crate) address: String,
 }
 
-async fn gateway(
+pub(crate) async fn gateway(
     engine: Engine,
     folder: &str,
     change: impl FnOnce(&mut connectors::email::EmailSettings) + Send + 'static,
