@@ -29,7 +29,7 @@ use chrono::{TimeZone, Utc};
 use inbox::auth::{hash_password, new_token, Role};
 use inbox::config::{Settings, TelemetrySettings};
 use inbox::startup::Application;
-use inbox::store::workspace::NewUser;
+use inbox::store::workspace::{NewToken, NewUser};
 use secrecy::SecretString;
 use sqlx::Connection;
 use support::{env_or, ms, percentile, write_report, BenchDb};
@@ -109,10 +109,8 @@ fn seed_sql(from: usize, to: usize, pg: bool) -> Vec<String> {
         if pg {
             format!("'{}'::timestamptz", t.to_rfc3339())
         } else {
-            quote(
-                &t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
-                    .replace('T', " "),
-            )
+            // As the store binds a time on SQLite, so cursors compare.
+            quote(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
         }
     };
     let flag = |b: bool| {
@@ -289,7 +287,7 @@ async fn run_engine(
         .await?;
     let (token, hash) = new_token();
     store
-        .create_token(&user_id, &hash, None, Utc::now())
+        .create_token(&NewToken::full(&user_id, hash, Utc::now()), "bench")
         .await?;
     let base = format!("http://127.0.0.1:{}/api/v1/threads", app.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -311,7 +309,22 @@ async fn run_engine(
             "search `deneigement therese` (accent-insensitive)",
             format!("{base}?limit=50&q=deneigement%20therese"),
         ),
-        ("search `piscine`", format!("{base}?limit=50&q=piscine")),
+        (
+            "search `piscine` (one thread in eight)",
+            format!("{base}?limit=50&q=piscine"),
+        ),
+        (
+            "search `bonjour` (every thread)",
+            format!("{base}?limit=50&q=bonjour"),
+        ),
+        (
+            "search `piscine` + status resolved (all its threads)",
+            format!("{base}?limit=50&q=piscine&status=resolved"),
+        ),
+        (
+            "search `piscine` + status awaiting agent (none of its threads)",
+            format!("{base}?limit=50&q=piscine&status=awaiting_agent"),
+        ),
     ];
     let mut rows = Vec::new();
     for (what, url) in &cases {

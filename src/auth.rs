@@ -4,8 +4,9 @@
 //!
 //! A token is 32 random bytes shown once (`sjt_` + 64 hex digits); only its
 //! SHA-256 is stored, so a copy of the database gives no working token. A
-//! token acts with its owner's role: an agent's token can do what an agent
-//! can, no more.
+//! token acts with its owner's role, or with a lower one chosen when it was
+//! made (a supervisor's token for an integration that only triages acts as
+//! an agent), and a read-only token may only `GET`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -141,7 +142,9 @@ fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The user behind `Authorization: Bearer TOKEN`; 401 without a valid one.
+/// The user behind `Authorization: Bearer TOKEN`, with the token's role;
+/// 401 without a valid token, 403 when a read-only token asks for anything
+/// but a read.
 impl FromRequestParts<AppState> for User {
     type Rejection = ApiError;
 
@@ -159,11 +162,16 @@ impl FromRequestParts<AppState> for User {
             .map(str::trim)
             .filter(|t| t.starts_with(TOKEN_PREFIX) && t.len() < 200)
             .ok_or(ApiError::Unauthorized)?;
-        state
+        let found = state
             .store
             .user_by_token(&token_hash(token))
             .await?
-            .ok_or(ApiError::Unauthorized)
+            .ok_or(ApiError::Unauthorized)?;
+        let reads = [axum::http::Method::GET, axum::http::Method::HEAD];
+        if found.read_only && !reads.contains(&parts.method) {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(found.user)
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the operators' tools.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -105,7 +106,8 @@ pub enum UserAction {
 /// `inbox token …`
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
-    /// Create a personal API token for an account and print it once on stdout.
+    /// Create a personal API token for an account and print it once on
+    /// stdout (its id, for `revoke`, goes to stderr).
     Create {
         /// The account's email.
         #[arg(long)]
@@ -113,6 +115,25 @@ pub enum TokenAction {
         /// What the token is for.
         #[arg(long)]
         label: Option<String>,
+        /// Act with this role instead of the account's (agent, supervisor
+        /// or admin; never higher than the account's).
+        #[arg(long)]
+        role: Option<String>,
+        /// Allow reads only (GET); every other request answers 403.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List an account's tokens, one JSON line each, newest first.
+    List {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke a token by its id; it stops working at once.
+    Revoke {
+        /// The token's id, as `create` and `list` show it.
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -325,22 +346,7 @@ impl Cli {
                 );
                 Ok(())
             }
-            Command::Token {
-                action: TokenAction::Create { email, label },
-            } => {
-                let store = connect_store(&settings).await?;
-                let (user, _) = store
-                    .user_by_email(&email)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("No active account has the email {email:?}"))?;
-                let (token, hash) = crate::auth::new_token();
-                store
-                    .create_token(&user.id, &hash, label.as_deref(), chrono::Utc::now())
-                    .await
-                    .context("Failed to save the token")?;
-                println!("{token}");
-                Ok(())
-            }
+            Command::Token { action } => token_command(&settings, action).await,
             Command::ExportLabels => {
                 let store = connect_store(&settings).await?;
                 for example in store.labelled_examples().await? {
@@ -385,4 +391,75 @@ impl Cli {
             }
         }
     }
+}
+
+/// `inbox token create|list|revoke`. Changes are audited with the actor
+/// `cli`: whoever runs this has the database's credentials.
+async fn token_command(settings: &Settings, action: TokenAction) -> anyhow::Result<()> {
+    let store = connect_store(settings).await?;
+    let owner = |email: String| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .user_by_email(&email)
+                .await?
+                .map(|(user, _)| user)
+                .ok_or_else(|| anyhow::anyhow!("No active account has the email {email:?}"))
+        }
+    };
+    match action {
+        TokenAction::Create {
+            email,
+            label,
+            role,
+            read_only,
+        } => {
+            let user = owner(email).await?;
+            let role = role
+                .map(|r| r.parse::<crate::auth::Role>())
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            if let Some(role) = role.filter(|r| *r > user.role) {
+                anyhow::bail!(
+                    "A token cannot do more than its owner: {} is {}, not {role}",
+                    user.email,
+                    user.role
+                );
+            }
+            let (token, hash) = crate::auth::new_token();
+            let id = uuid::Uuid::now_v7().to_string();
+            store
+                .create_token(
+                    &crate::store::workspace::NewToken {
+                        id: id.clone(),
+                        user_id: user.id,
+                        token_hash: hash,
+                        label,
+                        scope: crate::store::workspace::TokenScope { role, read_only },
+                        at: chrono::Utc::now(),
+                    },
+                    "cli",
+                )
+                .await
+                .context("Failed to save the token")?;
+            eprintln!("token id {id}");
+            println!("{token}");
+        }
+        TokenAction::List { email } => {
+            let user = owner(email).await?;
+            for token in store.list_tokens(&user.id).await? {
+                println!("{}", serde_json::to_string(&token)?);
+            }
+        }
+        TokenAction::Revoke { id } => {
+            if !store
+                .revoke_token(id.trim(), "cli", chrono::Utc::now())
+                .await?
+            {
+                anyhow::bail!("No unrevoked token has the id {id:?}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }

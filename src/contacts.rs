@@ -44,17 +44,79 @@ pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, ApiErr
     }
 }
 
-/// Corrects a contact's details if it is still at `version`.
+/// An optional phone number in any Québec spelling; `None` when blank.
 ///
 /// # Errors
-/// 404 for an unknown or merged contact, 409 when someone changed it since.
+/// A 422 `invalid_phone` naming `phone`.
+pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => models::PhoneNumber::parse(v)
+            .map(Some)
+            .map_err(|_| problem("phone", "invalid_phone")),
+    }
+}
+
+/// An optional email address; `None` when blank.
+///
+/// # Errors
+/// A 422 `invalid_email` naming `email`.
+pub fn email_field(value: Option<&str>) -> Result<Option<models::EmailAddress>, ApiError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => models::EmailAddress::parse(v)
+            .map(Some)
+            .map_err(|_| problem("email", "invalid_email")),
+    }
+}
+
+/// An agent's correction of a contact, as typed: blank fields stay as
+/// they are.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactEdit {
+    /// The version the agent saw.
+    pub version: i64,
+    /// The name.
+    pub display_name: Option<String>,
+    /// A phone number in any Québec spelling.
+    pub phone: Option<String>,
+    /// The postal address.
+    pub postal_address: Option<String>,
+    /// `fr` or `en`.
+    pub language: Option<String>,
+    /// One more address to answer at.
+    pub email: Option<String>,
+}
+
+/// Corrects a contact's details if it is still at the version the agent
+/// saw, and gives it the email address typed as one more to answer at.
+/// Returns the new version.
+///
+/// # Errors
+/// 422 naming a bad field, 404 for an unknown or merged contact, 409 when
+/// someone changed it since or when the address belongs to another citizen
+/// (`identity_taken`: a merge decides, nothing moves silently).
 pub async fn update_contact(
     state: &AppState,
     user: &User,
     contact: ContactId,
-    version: i64,
-    changes: ContactChanges,
+    edit: &ContactEdit,
 ) -> Result<i64, ApiError> {
+    let language = match edit.language.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("fr") => Some(models::Language::Fr),
+        Some("en") => Some(models::Language::En),
+        Some(_) => return Err(problem("language", "invalid_language")),
+    };
+    let changes = ContactChanges {
+        display_name: detail("display_name", edit.display_name.as_deref())?,
+        phone: phone_field(edit.phone.as_deref())?,
+        postal_address: detail("postal_address", edit.postal_address.as_deref())?,
+        language,
+    };
+    let email = email_field(edit.email.as_deref())?;
+    let version = edit.version;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let (current, merged) = tx.lock_contact(contact).await?.ok_or(ApiError::NotFound)?;
@@ -63,6 +125,18 @@ pub async fn update_contact(
     }
     if current != version || !tx.update_contact(contact, version, &changes, now).await? {
         return Err(ApiError::Conflict { code: "conflict" });
+    }
+    if let Some(address) = &email {
+        let identity = models::ChannelIdentity::Email {
+            address: address.clone(),
+        };
+        if let crate::store::contacts::Attached::Other(_) =
+            tx.attach_identity(contact, &identity, now).await?
+        {
+            return Err(ApiError::Conflict {
+                code: "identity_taken",
+            });
+        }
     }
     tx.append_audit(&AuditEntry {
         at: now,
@@ -76,6 +150,7 @@ pub async fn update_contact(
                 "phone": changes.phone.as_ref().map(ToString::to_string),
                 "postal_address": changes.postal_address,
                 "language": changes.language.map(|l| l.as_str()),
+                "email": email.as_ref().map(AsRef::<str>::as_ref),
             })
             .to_string(),
         ),
@@ -334,36 +409,14 @@ pub fn parse_record(
             bad("postal_address", "invalid_value");
             None
         });
-    let phone = match req
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        None => None,
-        Some(p) => match models::PhoneNumber::parse(p) {
-            Ok(p) => Some(p),
-            Err(_) => {
-                bad("phone", "invalid_phone");
-                None
-            }
-        },
-    };
-    let email = match req
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        None => None,
-        Some(e) => match models::EmailAddress::parse(e) {
-            Ok(e) => Some(e),
-            Err(_) => {
-                bad("email", "invalid_email");
-                None
-            }
-        },
-    };
+    let phone = phone_field(req.phone.as_deref()).unwrap_or_else(|_| {
+        bad("phone", "invalid_phone");
+        None
+    });
+    let email = email_field(req.email.as_deref()).unwrap_or_else(|_| {
+        bad("email", "invalid_email");
+        None
+    });
     let language = match req.language.as_deref() {
         None | Some("" | "fr") => models::Language::Fr,
         Some("en") => models::Language::En,

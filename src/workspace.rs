@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::auth::{Role, User};
 use crate::error::{ApiError, FieldProblem};
 use crate::state::AppState;
+use crate::store::workspace::NoteKind;
 use crate::store::{AuditEntry, OutboxPayload, StoreTx, ThreadRecord};
 
 /// Longest text an agent may send or note, in characters.
@@ -116,17 +117,76 @@ pub async fn add_note(
     thread: ThreadId,
     body: &str,
 ) -> Result<String, ApiError> {
+    write_note(state, user, thread, NoteKind::Note, None, body).await
+}
+
+/// Notes a phone callback (the way to answer a citizen whose chat can no
+/// longer be written to): the number to call, the contact's own when none
+/// is given, and what to say or what was said. Returns the note's id.
+///
+/// # Errors
+/// 404 for an unknown thread, 422 for a bad number, no number at all, or a
+/// blank or oversized text.
+pub async fn add_callback(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    phone: Option<&str>,
+    body: &str,
+) -> Result<String, ApiError> {
+    check_text("body", body)?;
+    let phone = match crate::contacts::phone_field(phone)? {
+        Some(phone) => phone,
+        None => {
+            let record = state.store.get_thread(thread).await.map_err(|e| match e {
+                crate::store::StoreError::NotFound => ApiError::NotFound,
+                e => e.into(),
+            })?;
+            state
+                .store
+                .get_contact(record.contact_id)
+                .await?
+                .and_then(|c| c.summary.phone)
+                .and_then(|p| models::PhoneNumber::parse(&p).ok())
+                .ok_or_else(|| invalid("phone", "field_required"))?
+        }
+    };
+    write_note(
+        state,
+        user,
+        thread,
+        NoteKind::Callback,
+        Some(phone.as_ref()),
+        body,
+    )
+    .await
+}
+
+async fn write_note(
+    state: &AppState,
+    user: &User,
+    thread: ThreadId,
+    kind: NoteKind,
+    phone: Option<&str>,
+    body: &str,
+) -> Result<String, ApiError> {
     check_text("body", body)?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     take(tx.as_mut(), thread, None).await?;
-    let id = tx.insert_note(thread, &user.id, body, now).await?;
+    let id = tx
+        .insert_note(thread, &user.id, kind, phone, body, now)
+        .await?;
+    let action = match kind {
+        NoteKind::Note => "thread.note_added",
+        NoteKind::Callback => "thread.callback_noted",
+    };
     tx.append_audit(&audit(
         user,
-        "thread.note_added",
+        action,
         thread,
         json!(null),
-        json!({ "note_id": id }),
+        json!({ "note_id": id, "phone": phone }),
         now,
     ))
     .await?;
@@ -276,26 +336,97 @@ fn reply_window_open(
     !channel.is_chat() || last_citizen.is_some_and(|at| now - at <= CHAT_REPLY_WINDOW)
 }
 
-/// Sends an agent's reply on the thread's channel and marks the thread as
-/// waiting on the citizen. Returns the outbox id.
+/// Where an agent's reply goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyVia {
+    /// On the channel of the citizen's last message.
+    #[default]
+    Thread,
+    /// By email to the contact's address, whatever the thread's channel:
+    /// the way to answer a chat whose reply window has closed.
+    Email,
+}
+
+/// How the thread's citizen can be answered now, for the thread page and
+/// its API: whether the chat window is open, and the contact's email
+/// address and phone number to fall back on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReplyOptions {
+    /// The thread's channel.
+    pub channel: &'static str,
+    /// A reply on that channel can still go out.
+    pub window_open: bool,
+    /// When the chat window closes (chats only, while open).
+    pub window_closes_at: Option<DateTime<Utc>>,
+    /// The contact's email address, to reply by email instead.
+    pub email: Option<String>,
+    /// The contact's phone number, for a callback.
+    pub phone: Option<String>,
+}
+
+/// What [`ReplyOptions`] the thread has at `now`.
 ///
 /// # Errors
-/// 404, 409 on a stale version or a closed chat window, 422 for a bad text
-/// or a thread with no citizen message to answer.
+/// The store's.
+pub async fn reply_options(
+    state: &AppState,
+    thread: &ThreadRecord,
+) -> Result<ReplyOptions, ApiError> {
+    let now = state.clock.now();
+    let contact = state.store.get_contact(thread.contact_id).await?;
+    let email = contact.as_ref().and_then(|c| c.summary.email.clone());
+    let phone = contact.and_then(|c| c.summary.phone);
+    let chat = thread.channel.is_chat();
+    Ok(ReplyOptions {
+        channel: thread.channel.as_str(),
+        window_open: reply_window_open(thread.channel, thread.last_citizen_message_at, now),
+        window_closes_at: thread
+            .last_citizen_message_at
+            .filter(|_| chat)
+            .map(|at| at + CHAT_REPLY_WINDOW)
+            .filter(|end| *end > now),
+        email,
+        phone,
+    })
+}
+
+/// Sends an agent's reply, on the thread's channel or by email, and marks
+/// the thread as waiting on the citizen. Returns the outbox id.
+///
+/// # Errors
+/// 404, 409 on a stale version, a closed chat window (`reply_window_closed`:
+/// reply by email or note a callback instead) or no email address to reply
+/// by (`no_email_address`), 422 for a bad text or a thread with no citizen
+/// message to answer.
 pub async fn reply(
     state: &AppState,
     user: &User,
     thread: ThreadId,
     body: &str,
     seen: Option<i64>,
+    via: ReplyVia,
 ) -> Result<String, ApiError> {
     check_text("body", body)?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
-    let target = tx.reply_target(thread).await?.ok_or(ApiError::Conflict {
+    let mut target = tx.reply_target(thread).await?.ok_or(ApiError::Conflict {
         code: "no_reply_channel",
     })?;
+    if via == ReplyVia::Email && target.channel != Channel::Email {
+        let address = state
+            .store
+            .get_contact(current.contact_id)
+            .await?
+            .and_then(|c| c.summary.email)
+            .and_then(|e| models::EmailAddress::parse(&e).ok())
+            .ok_or(ApiError::Conflict {
+                code: "no_email_address",
+            })?;
+        target.channel = Channel::Email;
+        target.identity = models::ChannelIdentity::Email { address };
+        target.rfc_message_id = None;
+    }
     if !reply_window_open(target.channel, current.last_citizen_message_at, now) {
         return Err(ApiError::Conflict {
             code: "reply_window_closed",

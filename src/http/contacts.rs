@@ -17,7 +17,6 @@ use crate::auth::User;
 use crate::contacts::{self, RecordRequest};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::contacts::ContactChanges;
 
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
@@ -115,16 +114,6 @@ async fn get_contact(
     })))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateBody {
-    version: i64,
-    display_name: Option<String>,
-    phone: Option<String>,
-    postal_address: Option<String>,
-    language: Option<String>,
-}
-
 async fn update(
     State(state): State<AppState>,
     user: User,
@@ -132,41 +121,8 @@ async fn update(
     req: Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = contact_id(&id)?;
-    let body: UpdateBody = json_body(req, state.settings.server.max_body_bytes).await?;
-    let phone = match body
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        None => None,
-        Some(p) => Some(models::PhoneNumber::parse(p).map_err(|_| {
-            ApiError::Validation(vec![crate::error::FieldProblem {
-                field: "phone".to_owned(),
-                code: "invalid_phone".to_owned(),
-                args: Vec::new(),
-            }])
-        })?),
-    };
-    let language = match body.language.as_deref() {
-        None => None,
-        Some("fr") => Some(models::Language::Fr),
-        Some("en") => Some(models::Language::En),
-        Some(_) => {
-            return Err(ApiError::Validation(vec![crate::error::FieldProblem {
-                field: "language".to_owned(),
-                code: "invalid_language".to_owned(),
-                args: Vec::new(),
-            }]))
-        }
-    };
-    let changes = ContactChanges {
-        display_name: contacts::detail("display_name", body.display_name.as_deref())?,
-        phone,
-        postal_address: contacts::detail("postal_address", body.postal_address.as_deref())?,
-        language,
-    };
-    let version = contacts::update_contact(&state, &user, id, body.version, changes).await?;
+    let body: contacts::ContactEdit = json_body(req, state.settings.server.max_body_bytes).await?;
+    let version = contacts::update_contact(&state, &user, id, &body).await?;
     Ok(Json(json!({ "version": version })))
 }
 

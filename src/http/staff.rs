@@ -424,8 +424,11 @@ struct InboxParams {
     lang: Option<String>,
     q: Option<String>,
     channel: Option<String>,
+    topic: Option<String>,
     status: Option<String>,
     department: Option<String>,
+    /// `me`: only the threads assigned to the signed-in agent.
+    assignee: Option<String>,
     order: Option<String>,
     flagged: Option<String>,
     overdue: Option<String>,
@@ -448,8 +451,10 @@ fn query_string(p: &InboxParams) -> String {
         ("lang", &p.lang),
         ("q", &p.q),
         ("channel", &p.channel),
+        ("topic", &p.topic),
         ("status", &p.status),
         ("department", &p.department),
+        ("assignee", &p.assignee),
         ("order", &p.order),
         ("flagged", &p.flagged),
         ("overdue", &p.overdue),
@@ -528,10 +533,10 @@ async fn inbox_page(
     };
     let query = ThreadQuery {
         channel: nonempty(&p.channel).and_then(|c| c.parse::<Channel>().ok()),
-        topic: None,
+        topic: nonempty(&p.topic).and_then(|t| models::Topic::parse(&t)),
         status: nonempty(&p.status).and_then(|s| ThreadStatus::parse(&s)),
         department: nonempty(&p.department),
-        assignee: None,
+        assignee: (p.assignee.as_deref() == Some("me")).then(|| staff.user.id.clone()),
         flagged: (p.flagged.as_deref() == Some("true")).then_some(true),
         overdue_at: (p.overdue.as_deref() == Some("true")).then(|| state.clock.now()),
         search: nonempty(&p.q).map(|q| q.chars().take(200).collect()),
@@ -578,9 +583,10 @@ async fn inbox_page(
         })
         .collect();
     let filters = minijinja::context! {
-        q => nonempty(&p.q).unwrap_or_default(), channel => nonempty(&p.channel), status => nonempty(&p.status),
-        department => nonempty(&p.department), order => nonempty(&p.order), flagged => p.flagged.as_deref() == Some("true"),
-        overdue => p.overdue.as_deref() == Some("true"),
+        q => nonempty(&p.q).unwrap_or_default(), channel => nonempty(&p.channel), topic => nonempty(&p.topic),
+        status => nonempty(&p.status), department => nonempty(&p.department), order => nonempty(&p.order),
+        flagged => p.flagged.as_deref() == Some("true"), overdue => p.overdue.as_deref() == Some("true"),
+        mine => p.assignee.as_deref() == Some("me"),
     };
     state.staff.render(
         "inbox.html",
@@ -588,6 +594,7 @@ async fn inbox_page(
         minijinja::context! {
             threads => rows, next => next, filters => filters,
             channels => Channel::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            topics => models::Topic::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             departments => departments(&state, lang),
             dept_names => department_names(&state, lang),
@@ -637,15 +644,24 @@ async fn thread_page(
         None => None,
     };
     let error = p.error.as_deref().map(|e| {
-        state.staff.word(
-            lang,
-            if e == "conflict" {
-                "error_conflict"
-            } else {
-                "error_generic"
-            },
-        )
+        let word = state.staff.word(lang, &format!("error_{e}"));
+        if word.is_empty() {
+            state.staff.word(lang, "error_generic")
+        } else {
+            word
+        }
     });
+    let contact = state.store.get_contact(thread.contact_id).await?;
+    let candidates = state.store.merge_candidates(thread.contact_id).await?;
+    let linked = state.store.linked_threads(id).await?;
+    let linkable: Vec<_> = state
+        .store
+        .contact_threads(thread.contact_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.id != thread.id.to_string() && !linked.iter().any(|l| l.id == t.id))
+        .collect();
+    let reply_options = workspace::reply_options(&state, &thread).await?;
     let en = thread.language == models::Language::En;
     let canned_ctx = crate::templates::CannedContext {
         reference: thread
@@ -700,6 +716,11 @@ async fn thread_page(
             topics => models::Topic::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             canned => canned,
             flags => flags,
+            contact => minijinja::Value::from_serialize(&contact),
+            candidates => minijinja::Value::from_serialize(&candidates),
+            linked => minijinja::Value::from_serialize(&linked),
+            linkable => minijinja::Value::from_serialize(&linkable),
+            reply => minijinja::Value::from_serialize(&reply_options),
             departments => departments(&state, lang),
             dept_names => department_names(&state, lang),
             ..frame(Some(&staff), lang, &path, error)
@@ -717,6 +738,22 @@ struct ActionForm {
     request_type: Option<String>,
     status: Option<String>,
     topic: Option<String>,
+    /// `email` to reply by email instead of on the thread's channel.
+    channel: Option<String>,
+    /// A callback's number, or the contact's corrected one.
+    phone: Option<String>,
+    display_name: Option<String>,
+    postal_address: Option<String>,
+    language: Option<String>,
+    email: Option<String>,
+    /// The contact's version the agent saw.
+    contact_version: Option<i64>,
+    /// The contact to merge into the thread's.
+    from: Option<String>,
+    /// `yes` when the agent ticked that the two are one person.
+    confirm: Option<String>,
+    /// The thread to link.
+    thread_id: Option<String>,
 }
 
 async fn thread_action(
@@ -734,12 +771,23 @@ async fn thread_action(
     let user = &staff.user;
     let body = form.body.as_deref().unwrap_or("");
     let result = match action.as_str() {
-        "reply" => workspace::reply(&state, user, thread, body, form.version)
-            .await
-            .map(|_| ()),
+        "reply" => {
+            let via = if form.channel.as_deref() == Some("email") {
+                workspace::ReplyVia::Email
+            } else {
+                workspace::ReplyVia::Thread
+            };
+            workspace::reply(&state, user, thread, body, form.version, via)
+                .await
+                .map(|_| ())
+        }
         "note" => workspace::add_note(&state, user, thread, body)
             .await
             .map(|_| ()),
+        "callback" => workspace::add_callback(&state, user, thread, form.phone.as_deref(), body)
+            .await
+            .map(|_| ()),
+        "contact" | "merge" | "link" => contact_action(&state, user, thread, &action, form).await,
         "assign" => {
             let email = match form.assignee.as_deref() {
                 Some("me") | None => Some(user.email.clone()),
@@ -768,11 +816,85 @@ async fn thread_action(
     match result {
         Ok(()) => Ok(Redirect::to(&back).into_response()),
         Err(ApiError::NotFound) => Err(ApiError::NotFound),
-        Err(ApiError::Conflict { code: "conflict" }) => {
-            Ok(Redirect::to(&format!("{back}&error=conflict")).into_response())
+        Err(ApiError::Conflict { code }) => {
+            Ok(Redirect::to(&format!("{back}&error={code}")).into_response())
+        }
+        Err(ApiError::Validation(_)) => {
+            Ok(Redirect::to(&format!("{back}&error=invalid")).into_response())
         }
         Err(ApiError::Internal(e)) => Err(ApiError::Internal(e)),
         Err(_) => Ok(Redirect::to(&format!("{back}&error=action")).into_response()),
+    }
+}
+
+fn invalid_field(field: &str) -> ApiError {
+    ApiError::Validation(vec![crate::error::FieldProblem {
+        field: field.to_owned(),
+        code: "invalid_value".to_owned(),
+        args: Vec::new(),
+    }])
+}
+
+/// The thread page's actions on its citizen: correct the details, merge a
+/// suggested duplicate into it (only when the agent ticked the
+/// confirmation), link another of its threads.
+async fn contact_action(
+    state: &AppState,
+    user: &crate::auth::User,
+    thread: ThreadId,
+    action: &str,
+    form: ActionForm,
+) -> Result<(), ApiError> {
+    let record = match state.store.get_thread(thread).await {
+        Ok(record) => record,
+        Err(crate::store::StoreError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let stale = ApiError::Conflict { code: "conflict" };
+    match action {
+        "contact" => {
+            let edit = crate::contacts::ContactEdit {
+                version: form.contact_version.ok_or(stale)?,
+                display_name: form.display_name,
+                phone: form.phone,
+                postal_address: form.postal_address,
+                language: form.language,
+                email: form.email,
+            };
+            crate::contacts::update_contact(state, user, record.contact_id, &edit)
+                .await
+                .map(|_| ())
+        }
+        "merge" => {
+            if form.confirm.as_deref() != Some("yes") {
+                return Err(ApiError::Conflict {
+                    code: "confirm_merge",
+                });
+            }
+            let from = form
+                .from
+                .as_deref()
+                .and_then(|f| models::ContactId::parse(f).ok())
+                .ok_or_else(|| invalid_field("from"))?;
+            crate::contacts::merge_contacts(
+                state,
+                user,
+                from,
+                record.contact_id,
+                Some(form.contact_version.ok_or(stale)?),
+            )
+            .await
+        }
+        _ => {
+            let other = form
+                .thread_id
+                .as_deref()
+                .and_then(|t| ThreadId::parse(t).ok())
+                .ok_or_else(|| invalid_field("thread_id"))?;
+            crate::contacts::link_threads(state, user, thread, other)
+                .await
+                .map(|_| ())
+        }
     }
 }
 
@@ -1052,6 +1174,12 @@ mod tests {
         let fr: std::collections::BTreeSet<_> = pages.strings["fr"].keys().collect();
         let en: std::collections::BTreeSet<_> = pages.strings["en"].keys().collect();
         assert_eq!(fr, en);
+        for topic in models::Topic::ALL {
+            assert!(
+                fr.contains(&format!("topic_{}", topic.as_str())),
+                "no label for the topic {topic:?}"
+            );
+        }
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/threads/{id}", get(get_thread))
         .route("/api/v1/threads/{id}/replies", post(reply))
         .route("/api/v1/threads/{id}/notes", post(note))
+        .route("/api/v1/threads/{id}/callbacks", post(callback))
         .route("/api/v1/threads/{id}/assign", post(assign))
         .route("/api/v1/threads/{id}/transfer", post(transfer))
         .route("/api/v1/threads/{id}/status", post(status))
@@ -173,6 +174,8 @@ async fn get_thread(
     let notes = state.store.list_notes(id).await?;
     let outbox = state.store.list_outbox(id).await?;
     let flags = state.store.contact_flag_history(thread.contact_id).await?;
+    let linked = state.store.linked_threads(id).await?;
+    let reply_options = workspace::reply_options(&state, &thread).await?;
     Ok(Json(json!({
         "thread": {
             "id": thread.id.to_string(),
@@ -193,6 +196,8 @@ async fn get_thread(
         },
         "messages": messages,
         "notes": notes,
+        "reply_options": reply_options,
+        "linked_threads": linked,
         "contact_confirmed_flags": flags.iter().map(|f| json!({
             "message_id": f.message_id,
             "kind": f.kind,
@@ -212,9 +217,21 @@ async fn get_thread(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TextBody {
+struct NoteBody {
+    body: String,
+    /// Accepted and ignored: a note changes nothing a colleague could
+    /// have changed, so it never conflicts.
+    #[serde(rename = "version")]
+    _version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
     body: String,
     version: Option<i64>,
+    /// `email` to answer by email instead of on the thread's channel.
+    channel: Option<String>,
 }
 
 async fn reply(
@@ -224,8 +241,13 @@ async fn reply(
     req: Request,
 ) -> Result<Response, ApiError> {
     let id = thread_id(&id)?;
-    let body: TextBody = json_body(req, state.settings.server.max_body_bytes).await?;
-    let outbox_id = workspace::reply(&state, &user, id, &body.body, body.version).await?;
+    let body: ReplyBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let via = match body.channel.as_deref() {
+        None => workspace::ReplyVia::Thread,
+        Some("email") => workspace::ReplyVia::Email,
+        Some(_) => return Err(invalid("channel")),
+    };
+    let outbox_id = workspace::reply(&state, &user, id, &body.body, body.version, via).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "outbox_id": outbox_id })),
@@ -240,8 +262,28 @@ async fn note(
     req: Request,
 ) -> Result<Response, ApiError> {
     let id = thread_id(&id)?;
-    let body: TextBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let body: NoteBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let note_id = workspace::add_note(&state, &user, id, &body.body).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": note_id }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallbackBody {
+    body: String,
+    phone: Option<String>,
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let id = thread_id(&id)?;
+    let body: CallbackBody = json_body(req, state.settings.server.max_body_bytes).await?;
+    let note_id =
+        workspace::add_callback(&state, &user, id, body.phone.as_deref(), &body.body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": note_id }))).into_response())
 }
 

@@ -932,11 +932,14 @@ pub trait StoreTx: contacts::ContactsTx + Send {
     /// Appends to the audit log.
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
 
-    /// Adds an internal note; returns its id.
+    /// Adds an internal note, or a callback with the number to call;
+    /// returns its id.
     async fn insert_note(
         &mut self,
         thread: ThreadId,
         author_id: &str,
+        kind: workspace::NoteKind,
+        phone: Option<&str>,
         body: &str,
         at: DateTime<Utc>,
     ) -> Result<String, StoreError>;

@@ -172,19 +172,30 @@ impl MailboxLock for PgMailboxLock {
 }
 
 impl_shared_store!(PostgresStore, PostgresTx, Postgres);
-impl_workspace!(PostgresStore);
+impl_workspace!(PostgresStore, Postgres);
 impl_contacts!(PostgresStore, PostgresTx);
 
-/// Threads with a message matching the words bound at `$Q`: French
-/// stemming, accents ignored (the stored `search_vector`, GIN-indexed).
-/// `OFFSET 0` keeps the planner from folding the search into a walk of the
-/// inbox order that would test every thread's messages one by one: the
-/// matches come from the GIN index first, then the page is cut.
-const SEARCH_SQL: &str = "SELECT thread_id FROM (
+/// Messages matching the words `$1` (French stemming, accents ignored,
+/// the stored `search_vector`, GIN-indexed), counted up to `$2`.
+const SEARCH_COUNT_SQL: &str = "SELECT count(*) FROM (
+         SELECT 1 FROM messages
+         WHERE search_vector @@ plainto_tsquery('french', inbox_unaccent($1)) LIMIT $2
+     ) hits";
+
+/// Thread `t` is among the threads of every message matching `$Q`.
+/// `OFFSET 0` keeps the planner from folding this into a walk of the inbox
+/// order: the matches come from the GIN index first, then the page is cut.
+const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT thread_id FROM (
          SELECT m.thread_id FROM messages m
          WHERE m.search_vector @@ plainto_tsquery('french', inbox_unaccent($Q))
          OFFSET 0
-     ) hits";
+     ) hits)";
+
+/// Thread `t` has a message matching `$Q`, tested thread by thread in
+/// inbox order: a scalar subquery with `LIMIT 1` stays a per-row test,
+/// where `EXISTS` could be planned as a join over every match.
+const SEARCH_WALK_SQL: &str = "(SELECT true FROM messages m WHERE m.thread_id = t.id
+     AND m.search_vector @@ plainto_tsquery('french', inbox_unaccent($Q)) LIMIT 1)";
 
 /// What someone typed, as the words of a `plainto_tsquery`.
 fn search_term(text: &str) -> Option<String> {

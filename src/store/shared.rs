@@ -686,19 +686,23 @@ macro_rules! impl_shared_store {
                 &mut self,
                 thread: models::ThreadId,
                 author_id: &str,
+                kind: $crate::store::workspace::NoteKind,
+                phone: Option<&str>,
                 body: &str,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> Result<String, StoreError> {
                 let id = uuid::Uuid::now_v7().to_string();
                 sqlx::query(
-                    "INSERT INTO thread_notes (id, thread_id, author_id, body, created_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO thread_notes (id, thread_id, author_id, body, created_at, kind, phone)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&id)
                 .bind(thread.to_string())
                 .bind(author_id)
                 .bind(body)
                 .bind(at)
+                .bind(kind.as_str())
+                .bind(phone)
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(id)

@@ -193,12 +193,22 @@ impl MailboxLock for SqliteMailboxLease {
 }
 
 impl_shared_store!(SqliteStore, SqliteTx, Sqlite);
-impl_workspace!(SqliteStore);
+impl_workspace!(SqliteStore, Sqlite);
 impl_contacts!(SqliteStore, SqliteTx);
 
-/// Threads with a message matching the FTS5 query bound at `$Q`.
-const SEARCH_SQL: &str = "SELECT m.thread_id FROM messages m
-     WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $Q)";
+/// Messages matching the FTS5 query `$1`, counted up to `$2`.
+const SEARCH_COUNT_SQL: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH $1 LIMIT $2)";
+
+/// Thread `t` is among the threads of every message matching `$Q`: the
+/// matches are read first, then the page is cut.
+const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT m.thread_id FROM messages m
+     WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $Q))";
+
+/// Thread `t` has a message matching `$Q`, tested thread by thread in
+/// inbox order (the matching rowids are read once into a set).
+const SEARCH_WALK_SQL: &str = "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id
+     AND m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $Q))";
 
 /// What someone typed, as an FTS5 query.
 fn search_term(text: &str) -> Option<String> {

@@ -2,8 +2,11 @@
 //! accounts and tokens, the inbox listing with its filters, search and
 //! keyset pagination, internal notes, and the review queue of flagged
 //! messages. Written once for both engines, like `shared.rs`; only the
-//! search condition differs (FTS5 on SQLite, `tsvector` on PostgreSQL), and
-//! each engine supplies it as `SEARCH_SQL`.
+//! search differs (FTS5 on SQLite, `tsvector` on PostgreSQL), and each
+//! engine supplies it as three statements: `SEARCH_COUNT_SQL` counts the
+//! matching messages up to [`SEARCH_COMMON_MATCHES`], `SEARCH_COLLECT_SQL`
+//! keeps the threads among every match (for a rare word) and
+//! `SEARCH_WALK_SQL` tests each thread met in inbox order (for a common one).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,6 +15,16 @@ use serde::Serialize;
 
 use super::StoreError;
 use crate::auth::{Role, User};
+
+/// Matches past which a search word counts as common: the inbox walks its
+/// order and tests each thread, instead of collecting every match first.
+/// Collecting this many costs a few milliseconds; walking for a word this
+/// frequent reads a few thousand threads at most on a million messages.
+pub const SEARCH_COMMON_MATCHES: i64 = 5_000;
+
+/// Most threads a common word's walk tests before the search reads every
+/// match instead: a page the filters fill this slowly is cheaper that way.
+pub const SEARCH_WALK_WINDOW: u32 = 5_000;
 
 /// A staff account to create.
 #[derive(Debug, Clone)]
@@ -111,11 +124,101 @@ pub struct ThreadListItem {
     pub version: i64,
 }
 
+/// What a personal API token may do: never more than its owner's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct TokenScope {
+    /// The highest role it acts with; `None` for its owner's role.
+    pub role: Option<Role>,
+    /// Reads only: every other method answers 403.
+    pub read_only: bool,
+}
+
+/// A personal API token to record; its text is shown once and never kept.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// Its id, which `inbox token revoke` takes.
+    pub id: String,
+    /// Its owner.
+    pub user_id: String,
+    /// SHA-256 of its text.
+    pub token_hash: String,
+    /// What it is for.
+    pub label: Option<String>,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl NewToken {
+    /// An unlabelled token with its owner's whole role.
+    pub fn full(user_id: &str, token_hash: String, at: DateTime<Utc>) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user_id.to_owned(),
+            token_hash,
+            label: None,
+            scope: TokenScope::default(),
+            at,
+        }
+    }
+}
+
+/// A personal API token as its owner's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// Its id.
+    pub id: String,
+    /// What it is for.
+    pub label: Option<String>,
+    /// The role it acts with (its owner's role when narrower).
+    pub role: Role,
+    /// Reads only.
+    pub read_only: bool,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The account behind a token, with the token's own limits applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUser {
+    /// The owner, with the role the token acts with.
+    pub user: User,
+    /// Reads only.
+    pub read_only: bool,
+}
+
+/// What a note records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    /// An internal note between colleagues.
+    Note,
+    /// A phone callback, for a citizen whose chat can no longer be answered.
+    Callback,
+}
+
+impl NoteKind {
+    /// The stored slug.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteKind::Note => "note",
+            NoteKind::Callback => "callback",
+        }
+    }
+}
+
 /// An internal note on a thread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoteRecord {
     /// The note.
     pub id: String,
+    /// An internal note or a phone callback.
+    pub kind: NoteKind,
+    /// The number to call back, for a callback.
+    pub phone: Option<String>,
     /// Who wrote it.
     pub author_id: String,
     /// Their email.
@@ -186,17 +289,24 @@ pub trait Workspace: Send + Sync {
     /// An account and its password hash, by email.
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError>;
 
-    /// The account owning a token (by its hash), unless revoked or disabled.
-    async fn user_by_token(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
+    /// The account owning a token (by its hash), unless revoked or
+    /// disabled, acting with the lower of its own role and the token's.
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<TokenUser>, StoreError>;
 
-    /// Records a token's hash for a user.
-    async fn create_token(
+    /// Records a token's hash, with its audit entry, in one transaction.
+    async fn create_token(&self, token: &NewToken, actor: &str) -> Result<(), StoreError>;
+
+    /// A user's tokens, newest first, revoked ones included.
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Revokes a token by id, with its audit entry; `false` when no
+    /// unrevoked token has that id.
+    async fn revoke_token(
         &self,
-        user_id: &str,
-        token_hash: &str,
-        label: Option<&str>,
+        id: &str,
+        actor: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Where an account stands for a login: the account, its password hash,
     /// and until when it is locked after repeated failures.
@@ -268,9 +378,184 @@ pub(super) fn fts5_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// A value bound to an inbox listing statement.
+pub(super) enum ListingBind {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// An inbox listing statement with its values, bound as `$1`, `$2`… in order.
+pub(super) struct ListingSql {
+    pub sql: String,
+    pub binds: Vec<ListingBind>,
+}
+
+/// What a listing statement reads.
+pub(super) enum Listing<'a> {
+    /// The page: threads within the filters, matching `search` (the
+    /// engine's condition on `t` with `$Q`, and the term bound there), in
+    /// inbox order after the cursor and not past `bound`.
+    Page {
+        search: Option<(&'a str, &'a str)>,
+        bound: Option<&'a InboxCursor>,
+    },
+    /// Where a walk stops: the `window`-th thread within the filters (no
+    /// search) in inbox order after the cursor, as `(last_message_at, id)`.
+    Bound { window: u32 },
+}
+
+/// Adds a value; its placeholder.
+fn bind(binds: &mut Vec<ListingBind>, value: ListingBind) -> String {
+    binds.push(value);
+    format!("${}", binds.len())
+}
+
+/// The statement for `query` (both engines: only the search condition,
+/// passed in, differs).
+pub(super) fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> ListingSql {
+    let mut sql = String::from(match listing {
+        Listing::Page { .. } => {
+            "SELECT t.id, t.reference, t.channel, t.status, t.topic, t.department, t.flagged,
+                    t.assignee_id, c.display_name, t.subject, t.created_at, t.last_message_at,
+                    t.last_citizen_message_at, t.due_at, t.version
+             FROM threads t JOIN contacts c ON c.id = t.contact_id
+             WHERE t.category = 'request'"
+        }
+        Listing::Bound { .. } => {
+            "SELECT t.last_message_at, t.id FROM threads t WHERE t.category = 'request'"
+        }
+    });
+    let mut binds = Vec::new();
+    if let Some(channel) = query.channel {
+        let p = bind(&mut binds, ListingBind::Text(channel.as_str().to_owned()));
+        sql.push_str(&format!(" AND t.channel = {p}"));
+    }
+    if let Some(topic) = query.topic {
+        let p = bind(&mut binds, ListingBind::Text(topic.as_str().to_owned()));
+        sql.push_str(&format!(" AND t.topic = {p}"));
+    }
+    if let Some(status) = query.status {
+        let p = bind(&mut binds, ListingBind::Text(status.as_str().to_owned()));
+        sql.push_str(&format!(" AND t.status = {p}"));
+    }
+    if let Some(department) = &query.department {
+        let p = bind(&mut binds, ListingBind::Text(department.clone()));
+        sql.push_str(&format!(" AND t.department = {p}"));
+    }
+    if let Some(assignee) = &query.assignee {
+        let p = bind(&mut binds, ListingBind::Text(assignee.clone()));
+        sql.push_str(&format!(" AND t.assignee_id = {p}"));
+    }
+    if let Some(flagged) = query.flagged {
+        sql.push_str(if flagged {
+            " AND t.flagged"
+        } else {
+            " AND NOT t.flagged"
+        });
+    }
+    if let Some(at) = query.overdue_at {
+        let p = bind(&mut binds, ListingBind::Time(at));
+        sql.push_str(&format!(" AND t.due_at < {p}"));
+    }
+    let (cmp, dir) = match query.order {
+        InboxOrder::OldestFirst => (">", "ASC"),
+        InboxOrder::NewestFirst => ("<", "DESC"),
+    };
+    if let Listing::Page { search, bound } = listing {
+        if let Some((condition, term)) = search {
+            let p = bind(&mut binds, ListingBind::Text((*term).to_owned()));
+            sql.push_str(&format!(" AND {}", condition.replace("$Q", &p)));
+        }
+        if let Some(bound) = bound {
+            // Not past the bound: the reverse of the cursor's test, inclusive.
+            let back = if cmp == ">" { "<" } else { ">" };
+            let a = bind(&mut binds, ListingBind::Time(bound.at));
+            let b = bind(&mut binds, ListingBind::Text(bound.id.clone()));
+            sql.push_str(&format!(
+                " AND (t.last_message_at {back} {a} OR (t.last_message_at = {a} AND t.id {back}= {b}))"
+            ));
+        }
+    }
+    if let Some(after) = &query.after {
+        let a = bind(&mut binds, ListingBind::Time(after.at));
+        let b = bind(&mut binds, ListingBind::Text(after.id.clone()));
+        sql.push_str(&format!(
+            " AND (t.last_message_at {cmp} {a} OR (t.last_message_at = {a} AND t.id {cmp} {b}))"
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY t.last_message_at {dir}, t.id {dir}"));
+    match listing {
+        Listing::Page { .. } => sql.push_str(&format!(" LIMIT {}", query.limit.clamp(1, 200))),
+        Listing::Bound { window } => {
+            sql.push_str(&format!(" LIMIT 1 OFFSET {}", window.saturating_sub(1)));
+        }
+    }
+    ListingSql { sql, binds }
+}
+
 /// Instantiates [`Workspace`] for `$store`.
 macro_rules! impl_workspace {
-    ($store:ident) => {
+    ($store:ident, $db:ident) => {
+        /// Writes a token's audit entry in the transaction that changes it.
+        async fn token_audit(
+            tx: &mut sqlx::Transaction<'_, sqlx::$db>,
+            actor: &str,
+            action: &str,
+            token_id: &str,
+            after: Option<serde_json::Value>,
+            at: chrono::DateTime<chrono::Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO audit_log (id, at, actor, action, subject, before, after)
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(at)
+            .bind(actor)
+            .bind(action)
+            .bind(format!("token:{token_id}"))
+            .bind(after.map(|a| a.to_string()))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        impl $store {
+            /// The threads a listing statement reads.
+            async fn listing_rows(
+                &self,
+                built: $crate::store::workspace::ListingSql,
+            ) -> Result<Vec<$crate::store::workspace::ThreadListItem>, StoreError> {
+                use $crate::store::workspace::ListingBind;
+                let mut q = sqlx::query_as::<_, $crate::store::rows::ThreadListRow>(&built.sql);
+                for value in built.binds {
+                    q = match value {
+                        ListingBind::Text(text) => q.bind(text),
+                        ListingBind::Time(at) => q.bind(at),
+                    };
+                }
+                let rows = q.fetch_all(self.reader()).await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            /// Where a walk stops, from a [`Listing::Bound`] statement.
+            async fn listing_bound(
+                &self,
+                built: $crate::store::workspace::ListingSql,
+            ) -> Result<Option<$crate::store::workspace::InboxCursor>, StoreError> {
+                use $crate::store::workspace::ListingBind;
+                let mut q = sqlx::query_as::<_, (chrono::DateTime<chrono::Utc>, String)>(&built.sql);
+                for value in built.binds {
+                    q = match value {
+                        ListingBind::Text(text) => q.bind(text),
+                        ListingBind::Time(at) => q.bind(at),
+                    };
+                }
+                let row = q.fetch_optional(self.reader()).await?;
+                Ok(row.map(|(at, id)| $crate::store::workspace::InboxCursor { at, id }))
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::workspace::Workspace for $store {
             async fn create_user(
@@ -315,20 +600,29 @@ macro_rules! impl_workspace {
             async fn user_by_token(
                 &self,
                 token_hash: &str,
-            ) -> Result<Option<$crate::auth::User>, StoreError> {
-                let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
-                    "SELECT u.id, u.email, u.display_name, u.role
-                     FROM api_tokens k JOIN users u ON u.id = k.user_id
-                     WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
-                )
-                .bind(token_hash)
-                .fetch_optional(self.reader())
-                .await?;
-                row.map(|(id, email, display_name, role)| {
-                    let role = role
-                        .parse()
-                        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok($crate::auth::User { id, email, display_name, role })
+            ) -> Result<Option<$crate::store::workspace::TokenUser>, StoreError> {
+                let row: Option<(String, String, Option<String>, String, Option<String>, bool)> =
+                    sqlx::query_as(
+                        "SELECT u.id, u.email, u.display_name, u.role, k.role, k.read_only
+                         FROM api_tokens k JOIN users u ON u.id = k.user_id
+                         WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
+                    )
+                    .bind(token_hash)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(|(id, email, display_name, role, scope, read_only)| {
+                    let parse = |text: &str| {
+                        text.parse::<$crate::auth::Role>()
+                            .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
+                    };
+                    let mut role = parse(&role)?;
+                    if let Some(scope) = scope {
+                        role = role.min(parse(&scope)?);
+                    }
+                    Ok($crate::store::workspace::TokenUser {
+                        user: $crate::auth::User { id, email, display_name, role },
+                        read_only,
+                    })
                 })
                 .transpose()
             }
@@ -438,112 +732,144 @@ macro_rules! impl_workspace {
 
             async fn create_token(
                 &self,
-                user_id: &str,
-                token_hash: &str,
-                label: Option<&str>,
-                at: chrono::DateTime<chrono::Utc>,
+                token: &$crate::store::workspace::NewToken,
+                actor: &str,
             ) -> Result<(), StoreError> {
+                let mut tx = self.writer().begin().await?;
                 sqlx::query(
-                    "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at, role, read_only)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind(uuid::Uuid::now_v7().to_string())
-                .bind(user_id)
-                .bind(token_hash)
-                .bind(label)
-                .bind(at)
-                .execute(self.writer())
+                .bind(&token.id)
+                .bind(&token.user_id)
+                .bind(&token.token_hash)
+                .bind(token.label.as_deref())
+                .bind(token.at)
+                .bind(token.scope.role.map(|r| r.as_str()))
+                .bind(token.scope.read_only)
+                .execute(&mut *tx)
                 .await?;
+                let after = serde_json::json!({
+                    "user_id": token.user_id,
+                    "label": token.label,
+                    "role": token.scope.role.map(|r| r.as_str()),
+                    "read_only": token.scope.read_only,
+                });
+                token_audit(&mut tx, actor, "token.created", &token.id, Some(after), token.at).await?;
+                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn list_tokens(
+                &self,
+                user_id: &str,
+            ) -> Result<Vec<$crate::store::workspace::TokenInfo>, StoreError> {
+                let rows: Vec<(
+                    String,
+                    Option<String>,
+                    String,
+                    Option<String>,
+                    bool,
+                    chrono::DateTime<chrono::Utc>,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                )> = sqlx::query_as(
+                    "SELECT k.id, k.label, u.role, k.role, k.read_only, k.created_at, k.revoked_at
+                     FROM api_tokens k JOIN users u ON u.id = k.user_id
+                     WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC",
+                )
+                .bind(user_id)
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter()
+                    .map(|(id, label, owner, scope, read_only, created_at, revoked_at)| {
+                        let parse = |text: &str| {
+                            text.parse::<$crate::auth::Role>()
+                                .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
+                        };
+                        let owner = parse(&owner)?;
+                        let role = match scope {
+                            Some(scope) => owner.min(parse(&scope)?),
+                            None => owner,
+                        };
+                        Ok($crate::store::workspace::TokenInfo {
+                            id,
+                            label,
+                            role,
+                            read_only,
+                            created_at,
+                            revoked_at,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn revoke_token(
+                &self,
+                id: &str,
+                actor: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                )
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                token_audit(&mut tx, actor, "token.revoked", id, None, at).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn list_threads(
                 &self,
                 query: &$crate::store::workspace::ThreadQuery,
             ) -> Result<Vec<$crate::store::workspace::ThreadListItem>, StoreError> {
-                use $crate::store::workspace::InboxOrder;
-                let mut sql = String::from(
-                    "SELECT t.id, t.reference, t.channel, t.status, t.topic, t.department, t.flagged,
-                            t.assignee_id, c.display_name, t.subject, t.created_at, t.last_message_at,
-                            t.last_citizen_message_at, t.due_at, t.version
-                     FROM threads t JOIN contacts c ON c.id = t.contact_id
-                     WHERE t.category = 'request'",
-                );
-                let mut n = 0;
-                let mut next = || {
-                    n += 1;
-                    format!("${n}")
+                use $crate::store::workspace::{
+                    listing_sql, Listing, SEARCH_COMMON_MATCHES, SEARCH_WALK_WINDOW,
                 };
-                enum Bind {
-                    Text(String),
-                    Time(chrono::DateTime<chrono::Utc>),
-                }
-                let mut binds: Vec<Bind> = Vec::new();
-                if let Some(channel) = query.channel {
-                    sql.push_str(&format!(" AND t.channel = {}", next()));
-                    binds.push(Bind::Text(channel.as_str().to_owned()));
-                }
-                if let Some(topic) = query.topic {
-                    sql.push_str(&format!(" AND t.topic = {}", next()));
-                    binds.push(Bind::Text(topic.as_str().to_owned()));
-                }
-                if let Some(status) = query.status {
-                    sql.push_str(&format!(" AND t.status = {}", next()));
-                    binds.push(Bind::Text(status.as_str().to_owned()));
-                }
-                if let Some(department) = &query.department {
-                    sql.push_str(&format!(" AND t.department = {}", next()));
-                    binds.push(Bind::Text(department.clone()));
-                }
-                if let Some(assignee) = &query.assignee {
-                    sql.push_str(&format!(" AND t.assignee_id = {}", next()));
-                    binds.push(Bind::Text(assignee.clone()));
-                }
-                if let Some(flagged) = query.flagged {
-                    sql.push_str(if flagged { " AND t.flagged" } else { " AND NOT t.flagged" });
-                }
-                if let Some(at) = query.overdue_at {
-                    sql.push_str(&format!(" AND t.due_at < {}", next()));
-                    binds.push(Bind::Time(at));
-                }
-                if let Some(search) = query.search.as_deref().and_then(search_term) {
-                    sql.push_str(&format!(" AND t.id IN ({})", SEARCH_SQL.replace("$Q", &next())));
-                    binds.push(Bind::Text(search));
-                }
-                let (cmp, dir) = match query.order {
-                    InboxOrder::OldestFirst => (">", "ASC"),
-                    InboxOrder::NewestFirst => ("<", "DESC"),
+                let Some(term) = query.search.as_deref().and_then(search_term) else {
+                    return self
+                        .listing_rows(listing_sql(query, &Listing::Page { search: None, bound: None }))
+                        .await;
                 };
-                if let Some(after) = &query.after {
-                    let (a, b) = (next(), next());
-                    sql.push_str(&format!(
-                        " AND (t.last_message_at {cmp} {a} OR (t.last_message_at = {a} AND t.id {cmp} {b}))"
-                    ));
-                    binds.push(Bind::Time(after.at));
-                    binds.push(Bind::Text(after.id.clone()));
+                let collect = Listing::Page { search: Some((SEARCH_COLLECT_SQL, &term)), bound: None };
+                let (matches,): (i64,) = sqlx::query_as(SEARCH_COUNT_SQL)
+                    .bind(&term)
+                    .bind(SEARCH_COMMON_MATCHES)
+                    .fetch_one(self.reader())
+                    .await?;
+                if matches < SEARCH_COMMON_MATCHES {
+                    return self.listing_rows(listing_sql(query, &collect)).await;
                 }
-                sql.push_str(&format!(
-                    " ORDER BY t.last_message_at {dir}, t.id {dir} LIMIT {}",
-                    query.limit.clamp(1, 200)
-                ));
-                let mut q = sqlx::query_as::<_, $crate::store::rows::ThreadListRow>(&sql);
-                for value in binds {
-                    q = match value {
-                        Bind::Text(text) => q.bind(text),
-                        Bind::Time(at) => q.bind(at),
-                    };
+                // A common word: walk the inbox order, testing each thread,
+                // for at most a window of threads. The window is a prefix of
+                // the order, so a page filled within it is the right page;
+                // one that is not (the filters keep few of the word's
+                // threads) is read the other way.
+                let bound = self
+                    .listing_bound(listing_sql(query, &Listing::Bound { window: SEARCH_WALK_WINDOW }))
+                    .await?;
+                let walk = Listing::Page { search: Some((SEARCH_WALK_SQL, &term)), bound: bound.as_ref() };
+                let page = self.listing_rows(listing_sql(query, &walk)).await?;
+                if bound.is_none() || page.len() >= query.limit.clamp(1, 200) as usize {
+                    return Ok(page);
                 }
-                let rows = q.fetch_all(self.reader()).await?;
-                Ok(rows.into_iter().map(Into::into).collect())
+                self.listing_rows(listing_sql(query, &collect)).await
             }
 
             async fn list_notes(
                 &self,
                 thread: models::ThreadId,
             ) -> Result<Vec<$crate::store::workspace::NoteRecord>, StoreError> {
-                let rows: Vec<(String, String, String, String, chrono::DateTime<chrono::Utc>)> =
+                use $crate::store::workspace::NoteKind;
+                let rows: Vec<(String, String, Option<String>, String, String, String, chrono::DateTime<chrono::Utc>)> =
                     sqlx::query_as(
-                        "SELECT n.id, n.author_id, u.email, n.body, n.created_at
+                        "SELECT n.id, n.kind, n.phone, n.author_id, u.email, n.body, n.created_at
                          FROM thread_notes n JOIN users u ON u.id = n.author_id
                          WHERE n.thread_id = $1 ORDER BY n.created_at, n.id",
                     )
@@ -552,9 +878,11 @@ macro_rules! impl_workspace {
                     .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, author_id, author_email, body, created_at)| {
+                    .map(|(id, kind, phone, author_id, author_email, body, created_at)| {
                         $crate::store::workspace::NoteRecord {
                             id,
+                            kind: if kind == "callback" { NoteKind::Callback } else { NoteKind::Note },
+                            phone,
                             author_id,
                             author_email,
                             body,

@@ -122,6 +122,78 @@ fn inbox_with_stdin(db_url: &str, args: &[&str], stdin: &str) -> std::process::O
 }
 
 #[tokio::test]
+async fn a_token_can_be_narrowed_listed_and_revoked_from_the_command_line() {
+    // Arrange: an agent's account.
+    let db = crate::helpers::TestDb::new(crate::helpers::Engine::Sqlite).await;
+    let store = db.store().await;
+    let email = "agente@saintejulie.ca";
+    let added = inbox_with_stdin(
+        &db.url,
+        &[
+            "user",
+            "add",
+            "--email",
+            email,
+            "--role",
+            "agent",
+            "--password-stdin",
+        ],
+        "une phrase de passe assez longue\n",
+    );
+    assert!(added.status.success());
+    let create = |extra: &[&str]| {
+        let mut args = vec!["token", "create", "--email", email];
+        args.extend_from_slice(extra);
+        inbox_with_stdin(&db.url, &args, "")
+    };
+
+    // Act
+    let above = create(&["--role", "supervisor"]);
+    let nonsense = create(&["--role", "chef"]);
+    let read_only = create(&["--read-only", "--label", "tableau de bord"]);
+    let listed = inbox_with_stdin(&db.url, &["token", "list", "--email", email], "");
+    let id = String::from_utf8_lossy(&read_only.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("token id ").map(str::to_owned))
+        .expect("the id on stderr");
+    let revoked = inbox_with_stdin(&db.url, &["token", "revoke", "--id", &id], "");
+    let again = inbox_with_stdin(&db.url, &["token", "revoke", "--id", &id], "");
+
+    // Assert: nothing above the owner's role, and nothing written for it.
+    assert!(!above.status.success());
+    assert!(
+        String::from_utf8_lossy(&above.stderr).contains("cannot do more than its owner"),
+        "{}",
+        String::from_utf8_lossy(&above.stderr)
+    );
+    assert!(!nonsense.status.success());
+    assert!(read_only.status.success());
+    let token = String::from_utf8(read_only.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let lines: Vec<serde_json::Value> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "the refused tokens were not stored");
+    assert_eq!(lines[0]["id"], id.as_str());
+    assert_eq!(lines[0]["label"], "tableau de bord");
+    assert_eq!(
+        (lines[0]["role"].as_str(), lines[0]["read_only"].as_bool()),
+        (Some("agent"), Some(true))
+    );
+    assert!(revoked.status.success());
+    assert!(!again.status.success(), "a token is revoked once");
+    assert!(store
+        .user_by_token(&inbox::auth::token_hash(&token))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
 async fn user_add_and_token_create_give_a_working_token_of_the_role() {
     // Arrange
     let db = crate::helpers::TestDb::new(crate::helpers::Engine::Sqlite).await;
@@ -167,8 +239,9 @@ async fn user_add_and_token_create_give_a_working_token_of_the_role() {
         .await
         .unwrap()
         .expect("the printed token works");
-    assert_eq!(user.role, inbox::auth::Role::Supervisor);
-    assert_eq!(user.email, "chef@saintejulie.ca");
+    assert!(!user.read_only);
+    assert_eq!(user.user.role, inbox::auth::Role::Supervisor);
+    assert_eq!(user.user.email, "chef@saintejulie.ca");
     let (_, hash) = store
         .user_by_email("chef@saintejulie.ca")
         .await

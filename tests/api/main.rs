@@ -19,6 +19,7 @@ mod forms;
 mod health;
 mod meta;
 mod outbox;
+mod search;
 mod staff;
 mod store_contract;
 mod threading;

@@ -210,3 +210,211 @@ both_engines!(
     staff_sign_in_with_sessions_csrf_lockout_and_escaped_text,
     sign_in_forms_and_limits
 );
+
+/// Posts a staff form; its status and where it sends the browser.
+async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let resp = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (resp.status(), location)
+}
+
+/// The value of the first `name="contact_version"` field.
+fn contact_version_of(html: &str) -> String {
+    let at = html
+        .find("name=\"contact_version\" value=\"")
+        .expect("a contact version")
+        + 30;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn citizen_on_the_thread_page(engine: Engine) {
+    // Arrange: one citizen's two emails, and a phone call recorded under
+    // the same name as a new contact.
+    let app = spawn_app(engine).await;
+    staff_account(&app, "agente@saintejulie.ca", Role::Agent).await;
+    let token = crate::workspace::account(&app, "api@saintejulie.ca", Role::Agent).await;
+    let first = app
+        .ingest(&email_message(
+            "citoyen@example.net",
+            "Nid-de-poule",
+            "Il y a un nid-de-poule rue Thérèse.",
+            "np-10@poste.example.net",
+        ))
+        .await;
+    let second = app
+        .ingest(&email_message(
+            "citoyen@example.net",
+            "Collecte",
+            "Le bac n'a pas été vidé.",
+            "np-11@poste.example.net",
+        ))
+        .await;
+    let recorded = app
+        .client
+        .post(format!("{}/api/v1/contacts-log", app.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "channel": "phone", "name": "Citoyen", "phone": "450 922-7111",
+            "text": "Quand passe la collecte?", "outcome": "resolved"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recorded.status(), StatusCode::CREATED);
+    let cookie = session_cookie(&login(&app, "agente@saintejulie.ca", PASSWORD).await);
+    let path = format!("/agent/threads/{}", first.thread_id);
+    let (_, html) = page(&app, &cookie, &path).await;
+    let csrf = csrf_of(&html);
+    let second_reference = second.reference.as_ref().unwrap().to_string();
+
+    // Act + Assert: the page shows the citizen, the duplicate, the other thread.
+    assert!(
+        html.contains("id=\"contact-email\">citoyen@example.net"),
+        "{html}"
+    );
+    assert!(
+        html.contains("même nom"),
+        "the merge suggestion and its reason"
+    );
+    assert!(html.contains(&format!("{second_reference} · Courriel")));
+
+    // Link the other thread.
+    let (status, to) = post_form(
+        &app,
+        &cookie,
+        &format!("{path}/link"),
+        &[
+            ("csrf", &csrf),
+            ("thread_id", &second.thread_id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, to.contains("error")),
+        (StatusCode::SEE_OTHER, false),
+        "{to}"
+    );
+    let (_, html) = page(&app, &cookie, &path).await;
+    let linked = &html[html.find("id=\"linked\"").expect("the linked list")..];
+    assert!(linked.contains(&second_reference));
+
+    // A merge needs the ticked confirmation.
+    let version = contact_version_of(&html);
+    let candidate = html[html.find("name=\"from\" value=\"").unwrap() + 19..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let merge = |confirm: Option<&'static str>| {
+        let mut fields = vec![
+            ("csrf", csrf.clone()),
+            ("contact_version", version.clone()),
+            ("from", candidate.clone()),
+        ];
+        if let Some(c) = confirm {
+            fields.push(("confirm", c.to_owned()));
+        }
+        fields
+    };
+    let unconfirmed = merge(None);
+    let unconfirmed: Vec<(&str, &str)> =
+        unconfirmed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, to) = post_form(&app, &cookie, &format!("{path}/merge"), &unconfirmed).await;
+    assert!(to.ends_with("error=confirm_merge"), "{to}");
+    let (_, html) = page(&app, &cookie, &format!("{path}?error=confirm_merge")).await;
+    assert!(html.contains("Cochez la confirmation"));
+    assert!(html.contains("même nom"), "nothing merged");
+    let confirmed = merge(Some("yes"));
+    let confirmed: Vec<(&str, &str)> = confirmed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_, to) = post_form(&app, &cookie, &format!("{path}/merge"), &confirmed).await;
+    assert!(!to.contains("error"), "{to}");
+    let (_, html) = page(&app, &cookie, &path).await;
+    assert!(
+        !html.contains("même nom"),
+        "the suggestion is gone once merged"
+    );
+    assert!(
+        html.contains("id=\"contact-phone\">+14509227111"),
+        "the merged contact's phone fills the missing one"
+    );
+
+    // Correcting the details: a stale version is a conflict, the current one saves.
+    let (_, to) = post_form(
+        &app,
+        &cookie,
+        &format!("{path}/contact"),
+        &[
+            ("csrf", &csrf),
+            ("contact_version", &version),
+            ("postal_address", "12 rue Thérèse"),
+        ],
+    )
+    .await;
+    assert!(to.ends_with("error=conflict"), "{to}");
+    let current = contact_version_of(&html);
+    let (_, to) = post_form(
+        &app,
+        &cookie,
+        &format!("{path}/contact"),
+        &[
+            ("csrf", &csrf),
+            ("contact_version", &current),
+            ("postal_address", "12 rue Thérèse"),
+            ("phone", "pas un numéro"),
+        ],
+    )
+    .await;
+    assert!(to.ends_with("error=invalid"), "a bad number: {to}");
+    let (_, to) = post_form(
+        &app,
+        &cookie,
+        &format!("{path}/contact"),
+        &[
+            ("csrf", &csrf),
+            ("contact_version", &current),
+            ("postal_address", "12 rue Thérèse"),
+            ("display_name", "Réjean Bouchard"),
+        ],
+    )
+    .await;
+    assert!(!to.contains("error"), "{to}");
+    let (_, html) = page(&app, &cookie, &path).await;
+    assert!(
+        html.contains("12 rue Thérèse") && html.contains("id=\"contact-name\">Réjean Bouchard")
+    );
+    // Without the session's CSRF token, nothing changes.
+    let (forged, _) = post_form(
+        &app,
+        &cookie,
+        &format!("{path}/contact"),
+        &[
+            ("csrf", "0"),
+            ("contact_version", &contact_version_of(&html)),
+            ("display_name", "Forgé"),
+        ],
+    )
+    .await;
+    assert_eq!(forged, StatusCode::FORBIDDEN);
+    assert!(!page(&app, &cookie, &path).await.1.contains("Forgé"));
+}
+both_engines!(
+    the_thread_page_corrects_the_citizen_links_threads_and_merges_a_confirmed_duplicate,
+    citizen_on_the_thread_page
+);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use inbox::auth::{hash_password, new_token, Role};
-use inbox::store::workspace::NewUser;
+use inbox::store::workspace::{NewToken, NewUser, TokenScope};
 use models::{Channel, OutboundKind};
 use serde_json::{json, Value};
 
@@ -30,7 +30,7 @@ pub(crate) async fn account(app: &TestApp, email: &str, role: Role) -> String {
         .unwrap();
     let (token, hash) = new_token();
     app.store
-        .create_token(&id, &hash, None, Utc::now())
+        .create_token(&NewToken::full(&id, hash, Utc::now()), "test")
         .await
         .unwrap();
     token
@@ -551,11 +551,215 @@ async fn chat_window(engine: Engine) {
     // Assert: refused with the reason, so the agent uses email or the phone.
     assert_eq!(status, 409);
     assert_eq!(body["code"], "reply_window_closed");
+    let thread_path = format!("/api/v1/threads/{thread}");
+    let (_, shown) = ws.get(Some(&ws.agent), &thread_path).await;
+    let options = &shown["reply_options"];
+    assert_eq!(options["window_open"], false);
+    assert!(options["email"].is_null() && options["phone"].is_null());
+
+    // By email: refused while no address is known, sent once one is added.
+    let by_email = json!({"body": "Le parc rouvre lundi.", "channel": "email"});
+    let replies = format!("/api/v1/threads/{thread}/replies");
+    let (no_address, body) = ws.post(Some(&ws.agent), &replies, &by_email).await;
+    assert_eq!(
+        (no_address, body["code"].as_str()),
+        (409, Some("no_email_address"))
+    );
+    let contact = shown["thread"]["contact_id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| {
+        let request = ws
+            .app
+            .client
+            .patch(format!("{}/api/v1/contacts/{contact}", ws.app.address))
+            .bearer_auth(&ws.agent)
+            .json(&body);
+        async move {
+            let resp = request.send().await.unwrap();
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (edited, edit) = patch(json!({"version": 1, "email": "Parent@Example.net"})).await;
+    assert_eq!(edited, 200, "{edit:?}");
+    let (_, shown) = ws.get(Some(&ws.agent), &thread_path).await;
+    assert_eq!(shown["reply_options"]["email"], "parent@example.net");
+    let (sent_status, body) = ws.post(Some(&ws.agent), &replies, &by_email).await;
+    assert_eq!(sent_status, 202, "{body:?}");
+    ws.app.run_pending_jobs().await;
+    let reply = ws
+        .sender
+        .sent()
+        .into_iter()
+        .find(|m| m.kind == OutboundKind::AgentReply)
+        .expect("the reply went out by email");
+    assert_eq!(reply.channel, Channel::Email);
+    assert_eq!(
+        reply.recipient,
+        models::ChannelIdentity::from_parts("email", "parent@example.net").unwrap()
+    );
+    assert_eq!(reply.text, "Le parc rouvre lundi.");
+    assert!(reply.subject.as_deref().unwrap_or("").contains("SJ-2026-"));
+
+    // A callback: a number is required, any Québec spelling is kept as E.164.
+    let callbacks = format!("/api/v1/threads/{thread}/callbacks");
+    let (missing, body) = ws
+        .post(
+            Some(&ws.agent),
+            &callbacks,
+            &json!({"body": "Rappeler pour les heures"}),
+        )
+        .await;
+    assert_eq!(missing, 422);
+    assert_eq!(body["fields"][0]["field"], "phone");
+    let (bad_phone, _) = ws
+        .post(
+            Some(&ws.agent),
+            &callbacks,
+            &json!({"body": "x", "phone": "pas un numéro"}),
+        )
+        .await;
+    assert_eq!(bad_phone, 422);
+    let (noted, _) = ws
+        .post(
+            Some(&ws.agent),
+            &callbacks,
+            &json!({"body": "Rappeler pour les heures", "phone": "(450) 922-7111"}),
+        )
+        .await;
+    assert_eq!(noted, 201);
+    let (_, shown) = ws.get(Some(&ws.agent), &thread_path).await;
+    let notes = shown["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "the refused callbacks wrote nothing");
+    assert_eq!(notes[0]["kind"], "callback");
+    assert_eq!(notes[0]["phone"], "+14509227111");
+    assert_eq!(shown["thread"]["status"], "waiting_on_citizen");
+
+    // An address that belongs to another citizen is refused, nothing moves.
+    ws.email(1, "autre@example.net", "Bonjour", "Une question.")
+        .await;
+    let (taken, body) = patch(json!({"version": 2, "email": "autre@example.net"})).await;
+    assert_eq!(
+        (taken, body["code"].as_str()),
+        (409, Some("identity_taken"))
+    );
+    let (_, shown) = ws.get(Some(&ws.agent), &thread_path).await;
+    assert_eq!(shown["reply_options"]["email"], "parent@example.net");
 }
 both_engines!(
-    a_reply_after_the_social_window_closed_is_refused_with_the_reason,
+    a_closed_social_window_is_refused_then_answered_by_email_or_a_callback,
     chat_window
 );
+
+async fn token_scopes(engine: Engine) {
+    // Arrange: one supervisor, four tokens.
+    let ws = workspace(engine).await;
+    let thread = ws
+        .email(0, "a@example.net", "Parc", "Le parc est fermé?")
+        .await;
+    let (owner, _) = ws
+        .app
+        .store
+        .user_by_email("superviseur@saintejulie.ca")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tokens = Vec::new();
+    for scope in [
+        TokenScope {
+            role: Some(Role::Agent),
+            read_only: false,
+        },
+        TokenScope {
+            role: None,
+            read_only: true,
+        },
+        TokenScope {
+            role: Some(Role::Admin),
+            read_only: false,
+        },
+        TokenScope::default(),
+    ] {
+        let (token, hash) = new_token();
+        let id = uuid::Uuid::now_v7().to_string();
+        ws.app
+            .store
+            .create_token(
+                &NewToken {
+                    id: id.clone(),
+                    user_id: owner.id.clone(),
+                    token_hash: hash,
+                    label: None,
+                    scope,
+                    at: Utc::now(),
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        tokens.push((token, id));
+    }
+    let [(as_agent, _), (read_only, _), (above, _), (revoked, revoked_id)] =
+        <[(String, String); 4]>::try_from(tokens).unwrap();
+    assert!(ws
+        .app
+        .store
+        .revoke_token(&revoked_id, "test", Utc::now())
+        .await
+        .unwrap());
+    let note = format!("/api/v1/threads/{thread}/notes");
+
+    // Act + Assert: a token narrowed to agent triages but cannot review.
+    assert_eq!(ws.get(Some(&as_agent), "/api/v1/threads").await.0, 200);
+    assert_eq!(ws.get(Some(&as_agent), "/api/v1/review").await.0, 403);
+    assert_eq!(ws.get(Some(&ws.supervisor), "/api/v1/review").await.0, 200);
+    // Asking for more than the owner has gives the owner's role, no more.
+    assert_eq!(ws.get(Some(&above), "/api/v1/review").await.0, 200);
+    // A read-only token reads everything its role may, and writes nothing.
+    assert_eq!(ws.get(Some(&read_only), "/api/v1/review").await.0, 200);
+    assert_eq!(
+        ws.post(Some(&read_only), &note, &json!({"body": "x"}))
+            .await
+            .0,
+        403
+    );
+    // A revoked token is no token.
+    assert_eq!(ws.get(Some(&revoked), "/api/v1/threads").await.0, 401);
+    assert_eq!(
+        ws.post(Some(&as_agent), &note, &json!({"body": "ok"}))
+            .await
+            .0,
+        201
+    );
+    let (_, shown) = ws
+        .get(Some(&as_agent), &format!("/api/v1/threads/{thread}"))
+        .await;
+    assert_eq!(
+        shown["notes"].as_array().unwrap().len(),
+        1,
+        "only the agent token's note"
+    );
+    let listed = ws.app.store.list_tokens(&owner.id).await.unwrap();
+    assert_eq!(listed.len(), 5, "the account helper's token and these four");
+    let roles: Vec<Role> = listed.iter().map(|t| t.role).collect();
+    assert!(roles.iter().all(|r| *r <= Role::Supervisor), "{roles:?}");
+    assert_eq!(listed.iter().filter(|t| t.revoked_at.is_some()).count(), 1);
+    let (_, audit) = ws
+        .get(
+            Some(&ws.supervisor),
+            &format!("/api/v1/audit?subject=token:{revoked_id}"),
+        )
+        .await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["token.created", "token.revoked"]);
+}
+both_engines!(tokens_act_only_within_their_scope, token_scopes);
 
 async fn review(engine: Engine) {
     // Arrange: an abusive message, classified.
