@@ -115,6 +115,7 @@ impl DatabaseSettings {
             create_if_missing: self.url.expose_secret() == DEFAULT_DATABASE_URL,
             max_connections: self.max_connections,
             acquire_timeout: Duration::from_secs(self.acquire_timeout_secs),
+            search: None,
         }
     }
 }

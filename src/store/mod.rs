@@ -1002,6 +1002,9 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long to wait for a connection or a lock.
     pub acquire_timeout: Duration,
+    /// When a search word counts as common; `None` for the engine's own
+    /// measured default ([`workspace::SearchTuning::for_engine`]).
+    pub search: Option<workspace::SearchTuning>,
 }
 
 impl Default for ConnectOptions {
@@ -1010,6 +1013,7 @@ impl Default for ConnectOptions {
             create_if_missing: false,
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            search: None,
         }
     }
 }

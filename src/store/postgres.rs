@@ -57,6 +57,7 @@ const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    search: super::workspace::SearchTuning,
 }
 
 /// A write transaction.
@@ -85,7 +86,12 @@ impl PostgresStore {
                     anyhow::Error::new(e).context("Failed to connect to PostgreSQL"),
                 )
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            search: options
+                .search
+                .unwrap_or(super::workspace::SearchTuning::for_engine(Engine::Postgres)),
+        })
     }
 
     fn writer(&self) -> &Pool<Postgres> {

@@ -63,6 +63,7 @@ const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
 pub struct SqliteStore {
     writer: Pool<Sqlite>,
     reader: Pool<Sqlite>,
+    search: super::workspace::SearchTuning,
 }
 
 /// A write transaction on the writer connection.
@@ -119,7 +120,13 @@ impl SqliteStore {
                     anyhow::Error::new(e).context("Failed to open the SQLite database for reading"),
                 )
             })?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            search: options
+                .search
+                .unwrap_or(super::workspace::SearchTuning::for_engine(Engine::Sqlite)),
+        })
     }
 
     fn writer(&self) -> &Pool<Sqlite> {

@@ -4,7 +4,7 @@
 //! messages. Written once for both engines, like `shared.rs`; only the
 //! search differs (FTS5 on SQLite, `tsvector` on PostgreSQL), and each
 //! engine supplies it as three statements: `SEARCH_COUNT_SQL` counts the
-//! matching messages up to [`SEARCH_COMMON_MATCHES`], `SEARCH_COLLECT_SQL`
+//! matching messages up to [`SearchTuning::common_matches`], `SEARCH_COLLECT_SQL`
 //! keeps the threads among every match (for a rare word) and
 //! `SEARCH_WALK_SQL` tests each thread met in inbox order (for a common one).
 
@@ -16,15 +16,39 @@ use serde::Serialize;
 use super::StoreError;
 use crate::auth::{Role, User};
 
-/// Matches past which a search word counts as common: the inbox walks its
-/// order and tests each thread, instead of collecting every match first.
-/// Collecting this many costs a few milliseconds; walking for a word this
-/// frequent reads a few thousand threads at most on a million messages.
-pub const SEARCH_COMMON_MATCHES: i64 = 5_000;
+/// How the inbox search chooses its plan. A word with fewer matching
+/// messages than `common_matches` collects every match, then cuts the page;
+/// a more common one walks the inbox order testing each thread, for at
+/// most `walk_window` threads, and reads every match only when the filters
+/// leave the page unfilled within that window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchTuning {
+    /// Matches from which a word counts as common.
+    pub common_matches: i64,
+    /// Most threads a common word's walk tests.
+    pub walk_window: u32,
+}
 
-/// Most threads a common word's walk tests before the search reads every
-/// match instead: a page the filters fill this slowly is cheaper that way.
-pub const SEARCH_WALK_WINDOW: u32 = 5_000;
+impl SearchTuning {
+    /// The defaults measured with `benches/inbox_scale.rs` on a million
+    /// messages (BENCHMARKS.md). Collecting costs about the same per match
+    /// on both engines, but testing one thread costs several times more on
+    /// PostgreSQL (a heap visit per message) than on SQLite (a lookup in
+    /// the set of matching rows), so PostgreSQL walks only for commoner
+    /// words, and not as far.
+    pub fn for_engine(engine: super::Engine) -> Self {
+        match engine {
+            super::Engine::Sqlite => Self {
+                common_matches: 5_000,
+                walk_window: 5_000,
+            },
+            super::Engine::Postgres => Self {
+                common_matches: 20_000,
+                walk_window: 2_000,
+            },
+        }
+    }
+}
 
 /// A staff account to create.
 #[derive(Debug, Clone)]
@@ -829,9 +853,8 @@ macro_rules! impl_workspace {
                 &self,
                 query: &$crate::store::workspace::ThreadQuery,
             ) -> Result<Vec<$crate::store::workspace::ThreadListItem>, StoreError> {
-                use $crate::store::workspace::{
-                    listing_sql, Listing, SEARCH_COMMON_MATCHES, SEARCH_WALK_WINDOW,
-                };
+                use $crate::store::workspace::{listing_sql, Listing};
+                let tuning = self.search;
                 let Some(term) = query.search.as_deref().and_then(search_term) else {
                     return self
                         .listing_rows(listing_sql(query, &Listing::Page { search: None, bound: None }))
@@ -840,10 +863,10 @@ macro_rules! impl_workspace {
                 let collect = Listing::Page { search: Some((SEARCH_COLLECT_SQL, &term)), bound: None };
                 let (matches,): (i64,) = sqlx::query_as(SEARCH_COUNT_SQL)
                     .bind(&term)
-                    .bind(SEARCH_COMMON_MATCHES)
+                    .bind(tuning.common_matches)
                     .fetch_one(self.reader())
                     .await?;
-                if matches < SEARCH_COMMON_MATCHES {
+                if matches < tuning.common_matches {
                     return self.listing_rows(listing_sql(query, &collect)).await;
                 }
                 // A common word: walk the inbox order, testing each thread,
@@ -852,7 +875,7 @@ macro_rules! impl_workspace {
                 // one that is not (the filters keep few of the word's
                 // threads) is read the other way.
                 let bound = self
-                    .listing_bound(listing_sql(query, &Listing::Bound { window: SEARCH_WALK_WINDOW }))
+                    .listing_bound(listing_sql(query, &Listing::Bound { window: tuning.walk_window }))
                     .await?;
                 let walk = Listing::Page { search: Some((SEARCH_WALK_SQL, &term)), bound: bound.as_ref() };
                 let page = self.listing_rows(listing_sql(query, &walk)).await?;

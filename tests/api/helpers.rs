@@ -95,9 +95,14 @@ impl TestDb {
 
     /// Opens the store (creating the SQLite file) and migrates it.
     pub async fn store(&self) -> Arc<dyn Store> {
+        self.store_with(ConnectOptions::default()).await
+    }
+
+    /// [`TestDb::store`] with other connection options.
+    pub async fn store_with(&self, options: ConnectOptions) -> Arc<dyn Store> {
         let options = ConnectOptions {
             create_if_missing: true,
-            ..ConnectOptions::default()
+            ..options
         };
         let store = inbox::store::connect(&SecretString::from(self.url.clone()), &options)
             .await

@@ -1,14 +1,13 @@
-//! Inbox search on a store large enough for a common word to take the
-//! inbox-order walk (more matches than `SEARCH_COMMON_MATCHES`), for a
+//! Inbox search on a store large enough, with the SQLite tuning on both
+//! engines, for a common word to take the inbox-order walk, for a
 //! common word whose threads all lie past the walk's window to fall back to
 //! collecting every match, and for a rare word to collect its matches
 //! first: every plan must give the pages of the definition — threads with
 //! a matching message, in inbox order, after the cursor, within the filters.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use inbox::store::workspace::{
-    InboxCursor, InboxOrder, ThreadQuery, SEARCH_COMMON_MATCHES, SEARCH_WALK_WINDOW,
-};
+use inbox::store::workspace::{InboxCursor, InboxOrder, SearchTuning, ThreadQuery};
+use inbox::store::ConnectOptions;
 use models::ThreadStatus;
 use sqlx::Connection;
 
@@ -144,18 +143,24 @@ async fn search_plans(engine: Engine) {
     // Arrange: 9,000 pool messages (a common word), 6,000 fence messages
     // all past the walk's window, one swing.
     let db = TestDb::new(engine).await;
-    let store = db.store().await;
+    let tuning = SearchTuning::for_engine(inbox::store::Engine::Sqlite);
+    let store = db
+        .store_with(ConnectOptions {
+            search: Some(tuning),
+            ..ConnectOptions::default()
+        })
+        .await;
     seed(&db, engine).await;
     assert!(
-        THREADS as i64 >= SEARCH_COMMON_MATCHES,
+        THREADS as i64 >= tuning.common_matches,
         "piscine must be common"
     );
     assert!(
-        2 * (THREADS - FENCES_FROM) as i64 >= SEARCH_COMMON_MATCHES,
+        2 * (THREADS - FENCES_FROM) as i64 >= tuning.common_matches,
         "so must clôture"
     );
     assert!(
-        FENCES_FROM >= SEARCH_WALK_WINDOW as usize,
+        FENCES_FROM >= tuning.walk_window as usize,
         "past the window"
     );
     let even: Vec<String> = (0..THREADS).step_by(2).map(thread_id).collect();
