@@ -16,7 +16,10 @@
 //! reads matter), then the database is analysed, the real `Application`
 //! starts on it, and one client sends `GET /api/v1/threads` requests with a
 //! personal token, one at a time: the time measured is the server's answer
-//! time as the client sees it on loopback.
+//! time as the client sees it on loopback. Two last rows per engine time
+//! the store's own `list_threads` for a common word (at most 50 calls):
+//! with the plan chosen now, and with every match collected first (the
+//! plan before), for a ratio measured in the same run.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -29,7 +32,8 @@ use chrono::{TimeZone, Utc};
 use inbox::auth::{hash_password, new_token, Role};
 use inbox::config::{Settings, TelemetrySettings};
 use inbox::startup::Application;
-use inbox::store::workspace::{NewToken, NewUser};
+use inbox::store::workspace::{NewToken, NewUser, SearchTuning, ThreadQuery};
+use inbox::store::ConnectOptions;
 use secrecy::SecretString;
 use sqlx::Connection;
 use support::{env_or, ms, percentile, write_report, BenchDb};
@@ -338,6 +342,50 @@ async fn run_engine(
             results,
         });
     }
+    // The plan before this one, every match collected first, beside the
+    // plan chosen now, both on the store itself (no HTTP) in this run.
+    let collect_only = inbox::store::connect(
+        &SecretString::from(db.url.clone()),
+        &ConnectOptions {
+            search: Some(SearchTuning {
+                common_matches: i64::MAX,
+                walk_window: 0,
+            }),
+            ..ConnectOptions::default()
+        },
+    )
+    .await?;
+    let query = ThreadQuery {
+        search: Some("piscine".to_owned()),
+        limit: 50,
+        ..ThreadQuery::default()
+    };
+    for (label, target) in [
+        ("plan chosen now", &store),
+        (
+            "every match collected first (the plan before)",
+            &collect_only,
+        ),
+    ] {
+        let mut times = Vec::new();
+        let mut results = 0;
+        for i in 0..requests.min(50) + 3 {
+            let started = Instant::now();
+            results = target.list_threads(&query).await?.len();
+            if i >= 3 {
+                times.push(started.elapsed());
+            }
+        }
+        times.sort_unstable();
+        rows.push(Row {
+            engine: engine.to_owned(),
+            what: format!("store call only: search `piscine`, {label}"),
+            p50: percentile(&times, 0.50),
+            p95: percentile(&times, 0.95),
+            results,
+        });
+    }
+    drop(collect_only);
     let _ = stop.send(());
     server.await??;
     drop(store);

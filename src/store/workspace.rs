@@ -3,8 +3,8 @@
 //! keyset pagination, internal notes, and the review queue of flagged
 //! messages. Written once for both engines, like `shared.rs`; only the
 //! search differs (FTS5 on SQLite, `tsvector` on PostgreSQL), and each
-//! engine supplies it as three statements: `SEARCH_COUNT_SQL` counts the
-//! matching messages up to [`SearchTuning::common_matches`], `SEARCH_COLLECT_SQL`
+//! engine supplies `search_matches` (how many messages match, up to
+//! [`SearchTuning::common_matches`]) and two conditions: `SEARCH_COLLECT_SQL`
 //! keeps the threads among every match (for a rare word) and
 //! `SEARCH_WALK_SQL` tests each thread met in inbox order (for a common one).
 
@@ -861,12 +861,7 @@ macro_rules! impl_workspace {
                         .await;
                 };
                 let collect = Listing::Page { search: Some((SEARCH_COLLECT_SQL, &term)), bound: None };
-                let (matches,): (i64,) = sqlx::query_as(SEARCH_COUNT_SQL)
-                    .bind(&term)
-                    .bind(tuning.common_matches)
-                    .fetch_one(self.reader())
-                    .await?;
-                if matches < tuning.common_matches {
+                if self.search_matches(&term, tuning.common_matches).await? < tuning.common_matches {
                     return self.listing_rows(listing_sql(query, &collect)).await;
                 }
                 // A common word: walk the inbox order, testing each thread,
