@@ -93,6 +93,22 @@ impl Workspace {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The audit log's actions on `subject`, oldest first, as a supervisor reads them.
+    async fn audit_actions(&self, subject: &str) -> Vec<String> {
+        let (_, audit) = self
+            .get(
+                Some(&self.supervisor),
+                &format!("/api/v1/audit?subject={subject}"),
+            )
+            .await;
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// A citizen's email at `minutes` after t0; returns the thread id.
     async fn email(&self, minutes: i64, from: &str, subject: &str, body: &str) -> String {
         let now = t0() + Duration::minutes(minutes);
@@ -393,20 +409,8 @@ async fn thread_actions(engine: Engine) {
     assert_eq!(reply.channel, Channel::Email);
 
     // The audit log names who did what, in order.
-    let (_, audit) = ws
-        .get(
-            Some(&ws.supervisor),
-            &format!("/api/v1/audit?subject=thread:{thread}"),
-        )
-        .await;
-    let actions: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        ws.audit_actions(&format!("thread:{thread}")).await,
         vec![
             "thread.note_added",
             "thread.assigned",
@@ -745,19 +749,10 @@ async fn token_scopes(engine: Engine) {
     let roles: Vec<Role> = listed.iter().map(|t| t.role).collect();
     assert!(roles.iter().all(|r| *r <= Role::Supervisor), "{roles:?}");
     assert_eq!(listed.iter().filter(|t| t.revoked_at.is_some()).count(), 1);
-    let (_, audit) = ws
-        .get(
-            Some(&ws.supervisor),
-            &format!("/api/v1/audit?subject=token:{revoked_id}"),
-        )
-        .await;
-    let actions: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, vec!["token.created", "token.revoked"]);
+    assert_eq!(
+        ws.audit_actions(&format!("token:{revoked_id}")).await,
+        vec!["token.created", "token.revoked"]
+    );
 }
 both_engines!(tokens_act_only_within_their_scope, token_scopes);
 
