@@ -720,6 +720,14 @@ async fn token_scopes(engine: Engine) {
     assert_eq!(ws.get(Some(&ws.supervisor), "/api/v1/review").await.0, 200);
     // Asking for more than the owner has gives the owner's role, no more.
     assert_eq!(ws.get(Some(&above), "/api/v1/review").await.0, 200);
+    let acting = ws
+        .app
+        .store
+        .user_by_token(&inbox::auth::token_hash(&above))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(acting.user.role, Role::Supervisor);
     // A read-only token reads everything its role may, and writes nothing.
     assert_eq!(ws.get(Some(&read_only), "/api/v1/review").await.0, 200);
     assert_eq!(
