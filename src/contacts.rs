@@ -22,14 +22,6 @@ pub const MAX_DETAIL_CHARS: usize = 300;
 /// Most weeks the first-contact statistics cover.
 pub const MAX_STAT_WEEKS: u32 = 104;
 
-fn problem(field: &str, code: &str) -> ApiError {
-    ApiError::Validation(vec![FieldProblem {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        args: Vec::new(),
-    }])
-}
-
 /// Checks an optional detail: trimmed, `None` when blank, bounded.
 ///
 /// # Errors
@@ -38,7 +30,7 @@ pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, ApiErr
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if v.chars().count() > MAX_DETAIL_CHARS || v.chars().any(char::is_control) => {
-            Err(problem(field, "invalid_value"))
+            Err(ApiError::field(field, "invalid_value"))
         }
         Some(v) => Ok(Some(v.to_owned())),
     }
@@ -53,7 +45,7 @@ pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, A
         None => Ok(None),
         Some(v) => models::PhoneNumber::parse(v)
             .map(Some)
-            .map_err(|_| problem("phone", "invalid_phone")),
+            .map_err(|_| ApiError::field("phone", "invalid_phone")),
     }
 }
 
@@ -66,7 +58,7 @@ pub fn email_field(value: Option<&str>) -> Result<Option<models::EmailAddress>, 
         None => Ok(None),
         Some(v) => models::EmailAddress::parse(v)
             .map(Some)
-            .map_err(|_| problem("email", "invalid_email")),
+            .map_err(|_| ApiError::field("email", "invalid_email")),
     }
 }
 
@@ -107,7 +99,7 @@ pub async fn update_contact(
         None | Some("") => None,
         Some("fr") => Some(models::Language::Fr),
         Some("en") => Some(models::Language::En),
-        Some(_) => return Err(problem("language", "invalid_language")),
+        Some(_) => return Err(ApiError::field("language", "invalid_language")),
     };
     let changes = ContactChanges {
         display_name: detail("display_name", edit.display_name.as_deref())?,
@@ -174,7 +166,7 @@ pub async fn merge_contacts(
     version: Option<i64>,
 ) -> Result<(), ApiError> {
     if from == into {
-        return Err(problem("into", "same_contact"));
+        return Err(ApiError::field("into", "same_contact"));
     }
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
@@ -212,7 +204,7 @@ pub async fn link_threads(
     other: ThreadId,
 ) -> Result<bool, ApiError> {
     if thread == other {
-        return Err(problem("thread_id", "invalid_value"));
+        return Err(ApiError::field("thread_id", "invalid_value"));
     }
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
@@ -220,9 +212,9 @@ pub async fn link_threads(
     let b = tx
         .thread_contact(other)
         .await?
-        .ok_or_else(|| problem("thread_id", "invalid_value"))?;
+        .ok_or_else(|| ApiError::field("thread_id", "invalid_value"))?;
     if a != b {
-        return Err(problem("thread_id", "different_contacts"));
+        return Err(ApiError::field("thread_id", "different_contacts"));
     }
     let new = tx.link_threads(thread, other, &user.id, now).await?;
     if new {
@@ -268,7 +260,7 @@ pub async fn first_contact_stats(
 ) -> Result<Vec<FirstContactWeek>, ApiError> {
     user.require(Role::Supervisor)?;
     if weeks == 0 || weeks > MAX_STAT_WEEKS {
-        return Err(problem("weeks", "invalid_value"));
+        return Err(ApiError::field("weeks", "invalid_value"));
     }
     let tz = state.settings.timezone();
     let today = state.clock.now().with_timezone(&tz).date_naive();

@@ -72,6 +72,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 422 for one field, with its catalogue code.
+    pub fn field(field: &str, code: &str) -> Self {
+        ApiError::Validation(vec![FieldProblem {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            args: Vec::new(),
+        }])
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -144,11 +153,7 @@ impl From<crate::ingest::IngestError> for ApiError {
             I::IdentityTaken => ApiError::Conflict {
                 code: "identity_taken",
             },
-            I::UnknownContact => ApiError::Validation(vec![FieldProblem {
-                field: "contact_id".to_owned(),
-                code: "unknown_contact".to_owned(),
-                args: Vec::new(),
-            }]),
+            I::UnknownContact => ApiError::field("contact_id", "unknown_contact"),
             I::Store(e) => e.into(),
         }
     }

@@ -19,22 +19,13 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Meta's window for a human agent's reply after the citizen's last message.
 const CHAT_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
-/// A field problem with its catalogue code.
-fn invalid(field: &str, code: &str) -> ApiError {
-    ApiError::Validation(vec![FieldProblem {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        args: Vec::new(),
-    }])
-}
-
 /// Checks an agent's text: present, not blank, within the limit.
 ///
 /// # Errors
 /// A 422 naming `field`.
 pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() {
-        return Err(invalid(field, "field_blank"));
+        return Err(ApiError::field(field, "field_blank"));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::Validation(vec![FieldProblem {
@@ -148,7 +139,7 @@ pub async fn add_callback(
                 .await?
                 .and_then(|c| c.summary.phone)
                 .and_then(|p| models::PhoneNumber::parse(&p).ok())
-                .ok_or_else(|| invalid("phone", "field_required"))?
+                .ok_or_else(|| ApiError::field("phone", "field_required"))?
         }
     };
     write_note(
@@ -262,7 +253,7 @@ pub async fn assign(
                 .user_by_email(email)
                 .await?
                 .map(|(u, _)| u.id)
-                .ok_or_else(|| invalid("assignee", "unknown_user"))?,
+                .ok_or_else(|| ApiError::field("assignee", "unknown_user"))?,
         ),
         None => None,
     };
@@ -364,20 +355,17 @@ pub struct ReplyOptions {
     pub phone: Option<String>,
 }
 
-/// What [`ReplyOptions`] the thread has at `now`.
-///
-/// # Errors
-/// The store's.
-pub async fn reply_options(
-    state: &AppState,
+/// What [`ReplyOptions`] the thread, whose citizen is `contact`, has at
+/// `now`.
+pub fn reply_options(
     thread: &ThreadRecord,
-) -> Result<ReplyOptions, ApiError> {
-    let now = state.clock.now();
-    let contact = state.store.get_contact(thread.contact_id).await?;
-    let email = contact.as_ref().and_then(|c| c.summary.email.clone());
-    let phone = contact.and_then(|c| c.summary.phone);
+    contact: Option<&crate::store::contacts::ContactRecord>,
+    now: DateTime<Utc>,
+) -> ReplyOptions {
+    let email = contact.and_then(|c| c.summary.email.clone());
+    let phone = contact.and_then(|c| c.summary.phone.clone());
     let chat = thread.channel.is_chat();
-    Ok(ReplyOptions {
+    ReplyOptions {
         channel: thread.channel.as_str(),
         window_open: reply_window_open(thread.channel, thread.last_citizen_message_at, now),
         window_closes_at: thread
@@ -387,7 +375,7 @@ pub async fn reply_options(
             .filter(|end| *end > now),
         email,
         phone,
-    })
+    }
 }
 
 /// Sends an agent's reply, on the thread's channel or by email, and marks
@@ -493,13 +481,13 @@ pub async fn transfer(
         .departments
         .iter()
         .find(|d| d.slug == department)
-        .ok_or_else(|| invalid("department", "unknown_department"))?;
+        .ok_or_else(|| ApiError::field("department", "unknown_department"))?;
     let kind = match request_type {
         Some(name) => Some(
             dept.request_types
                 .iter()
                 .find(|r| r.name_fr == name || r.name_en == name)
-                .ok_or_else(|| invalid("request_type", "unknown_request_type"))?,
+                .ok_or_else(|| ApiError::field("request_type", "unknown_request_type"))?,
         ),
         None => None,
     };
@@ -591,7 +579,7 @@ pub async fn refuse_service(
     let now = state.clock.now();
     let today = now.with_timezone(&state.settings.timezone()).date_naive();
     if ends_on < today {
-        return Err(invalid("ends_on", "invalid_value"));
+        return Err(ApiError::field("ends_on", "invalid_value"));
     }
     let mut tx = state.store.begin().await?;
     let id = tx
@@ -634,7 +622,7 @@ pub async fn decide(
 ) -> Result<(), ApiError> {
     user.require(Role::Supervisor)?;
     if comment.chars().count() > MAX_TEXT_CHARS {
-        return Err(invalid("comment", "field_too_long"));
+        return Err(ApiError::field("comment", "field_too_long"));
     }
     let (slug, kind) = match decision {
         Decision::Confirm(kind) => ("confirmed", Some(kind.as_str())),

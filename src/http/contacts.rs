@@ -82,11 +82,7 @@ async fn search(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q = params.q.unwrap_or_default();
     if q.chars().count() > 200 {
-        return Err(ApiError::Validation(vec![crate::error::FieldProblem {
-            field: "q".to_owned(),
-            code: "invalid_value".to_owned(),
-            args: Vec::new(),
-        }]));
+        return Err(ApiError::field("q", "invalid_value"));
     }
     let found = contacts::find_contacts(&state, &q).await?;
     Ok(Json(json!({ "contacts": found })))
@@ -160,13 +156,8 @@ async fn link(
 ) -> Result<Response, ApiError> {
     let thread = ThreadId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let body: LinkBody = json_body(req, state.settings.server.max_body_bytes).await?;
-    let other = ThreadId::parse(&body.thread_id).map_err(|_| {
-        ApiError::Validation(vec![crate::error::FieldProblem {
-            field: "thread_id".to_owned(),
-            code: "invalid_value".to_owned(),
-            args: Vec::new(),
-        }])
-    })?;
+    let other = ThreadId::parse(&body.thread_id)
+        .map_err(|_| ApiError::field("thread_id", "invalid_value"))?;
     let new = contacts::link_threads(&state, &user, thread, other).await?;
     let status = if new {
         StatusCode::CREATED

@@ -661,7 +661,7 @@ async fn thread_page(
         .into_iter()
         .filter(|t| t.id != thread.id.to_string() && !linked.iter().any(|l| l.id == t.id))
         .collect();
-    let reply_options = workspace::reply_options(&state, &thread).await?;
+    let reply_options = workspace::reply_options(&thread, contact.as_ref(), state.clock.now());
     let en = thread.language == models::Language::En;
     let canned_ctx = crate::templates::CannedContext {
         reference: thread
@@ -827,14 +827,6 @@ async fn thread_action(
     }
 }
 
-fn invalid_field(field: &str) -> ApiError {
-    ApiError::Validation(vec![crate::error::FieldProblem {
-        field: field.to_owned(),
-        code: "invalid_value".to_owned(),
-        args: Vec::new(),
-    }])
-}
-
 /// The thread page's actions on its citizen: correct the details, merge a
 /// suggested duplicate into it (only when the agent ticked the
 /// confirmation), link another of its threads.
@@ -875,7 +867,7 @@ async fn contact_action(
                 .from
                 .as_deref()
                 .and_then(|f| models::ContactId::parse(f).ok())
-                .ok_or_else(|| invalid_field("from"))?;
+                .ok_or_else(|| ApiError::field("from", "invalid_value"))?;
             crate::contacts::merge_contacts(
                 state,
                 user,
@@ -890,7 +882,7 @@ async fn contact_action(
                 .thread_id
                 .as_deref()
                 .and_then(|t| ThreadId::parse(t).ok())
-                .ok_or_else(|| invalid_field("thread_id"))?;
+                .ok_or_else(|| ApiError::field("thread_id", "invalid_value"))?;
             crate::contacts::link_threads(state, user, thread, other)
                 .await
                 .map(|_| ())

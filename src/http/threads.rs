@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::api::json_body;
 use crate::auth::{Role, User};
-use crate::error::{ApiError, FieldProblem};
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::workspace::{InboxCursor, InboxOrder, ThreadQuery};
 use crate::workspace::{self, Decision};
@@ -52,11 +52,7 @@ async fn openapi() -> Response {
 }
 
 fn invalid(field: &str) -> ApiError {
-    ApiError::Validation(vec![FieldProblem {
-        field: field.to_owned(),
-        code: "invalid_value".to_owned(),
-        args: Vec::new(),
-    }])
+    ApiError::field(field, "invalid_value")
 }
 
 fn thread_id(text: &str) -> Result<ThreadId, ApiError> {
@@ -175,7 +171,8 @@ async fn get_thread(
     let outbox = state.store.list_outbox(id).await?;
     let flags = state.store.contact_flag_history(thread.contact_id).await?;
     let linked = state.store.linked_threads(id).await?;
-    let reply_options = workspace::reply_options(&state, &thread).await?;
+    let contact = state.store.get_contact(thread.contact_id).await?;
+    let reply_options = workspace::reply_options(&thread, contact.as_ref(), state.clock.now());
     Ok(Json(json!({
         "thread": {
             "id": thread.id.to_string(),

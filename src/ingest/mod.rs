@@ -424,18 +424,8 @@ impl Ingestor {
 
         if let Some(recording) = extras.recording {
             let record = recording.record;
-            tx.insert_contact_log(&crate::store::contacts::NewContactLog {
-                id: record.id.to_string(),
-                channel: record.channel,
-                contact_id,
-                recorded_by: record.recorded_by.clone(),
-                text: record.text.clone(),
-                topic: record.topic,
-                outcome: recorded::ContactOutcome::Request.as_str(),
-                thread_id: Some(thread_id),
-                at: now,
-            })
-            .await?;
+            tx.insert_contact_log(&record.log_entry(contact_id, Some(thread_id), now))
+                .await?;
             tx.append_audit(&record.audit(contact_id, Some(thread_id), now))
                 .await?;
             if let (Some(topic), true) = (record.topic, new_thread) {

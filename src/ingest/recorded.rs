@@ -155,6 +155,32 @@ pub enum Recorded {
 }
 
 impl RecordedContact {
+    /// The contact-log row of this record: a request when it opened
+    /// `thread`, resolved at first contact otherwise.
+    pub(super) fn log_entry(
+        &self,
+        contact: ContactId,
+        thread: Option<ThreadId>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> NewContactLog {
+        NewContactLog {
+            id: self.id.to_string(),
+            channel: self.channel,
+            contact_id: contact,
+            recorded_by: self.recorded_by.clone(),
+            text: self.text.clone(),
+            topic: self.topic,
+            outcome: if thread.is_some() {
+                ContactOutcome::Request
+            } else {
+                ContactOutcome::Resolved
+            }
+            .as_str(),
+            thread_id: thread,
+            at,
+        }
+    }
+
     /// The audit entry of this record.
     pub(super) fn audit(
         &self,
@@ -280,18 +306,8 @@ impl Ingestor {
         let contact_id = self
             .recorded_contact(tx.as_mut(), record, None, now)
             .await?;
-        tx.insert_contact_log(&NewContactLog {
-            id: record.id.to_string(),
-            channel: record.channel,
-            contact_id,
-            recorded_by: record.recorded_by.clone(),
-            text: record.text.clone(),
-            topic: record.topic,
-            outcome: ContactOutcome::Resolved.as_str(),
-            thread_id: None,
-            at: now,
-        })
-        .await?;
+        tx.insert_contact_log(&record.log_entry(contact_id, None, now))
+            .await?;
         tx.append_audit(&record.audit(contact_id, None, now))
             .await?;
         let outcome = RecordedOutcome {

@@ -16,7 +16,7 @@ use super::StoreError;
 pub const MAX_CONTACT_MATCHES: u32 = 20;
 
 /// A contact in a list: enough to tell two citizens apart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct ContactSummary {
     /// Its id.
     pub id: String,
@@ -257,32 +257,7 @@ pub trait ContactsTx: Send {
     ) -> Result<bool, StoreError>;
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct ContactSummaryRow {
-    pub id: String,
-    pub display_name: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub postal_address: Option<String>,
-    pub language: String,
-    pub version: i64,
-}
-
-impl From<ContactSummaryRow> for ContactSummary {
-    fn from(row: ContactSummaryRow) -> Self {
-        Self {
-            id: row.id,
-            display_name: row.display_name,
-            phone: row.phone,
-            email: row.email,
-            postal_address: row.postal_address,
-            language: row.language,
-            version: row.version,
-        }
-    }
-}
-
-/// The columns of a [`ContactSummaryRow`] from `contacts c`.
+/// The columns of a [`ContactSummary`] from `contacts c`.
 pub(super) const CONTACT_COLUMNS: &str =
     "c.id, c.display_name, c.phone, c.postal_address, c.language, c.version,
      (SELECT MIN(i.key) FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = 'email') AS email";
@@ -318,13 +293,12 @@ macro_rules! impl_contacts {
                      ORDER BY c.updated_at DESC, c.id LIMIT {}",
                     limit.clamp(1, $crate::store::contacts::MAX_CONTACT_MATCHES)
                 );
-                let rows: Vec<$crate::store::contacts::ContactSummaryRow> = sqlx::query_as(&sql)
+                Ok(sqlx::query_as(&sql)
                     .bind(name_key.map(|k| format!("%{}%", like_escape(k))))
                     .bind(phone.map(|p| p.as_ref().to_owned()))
                     .bind(email.map(|e| format!("{}%", like_escape(&e.to_lowercase()))))
                     .fetch_all(self.reader())
-                    .await?;
-                Ok(rows.into_iter().map(Into::into).collect())
+                    .await?)
             }
 
             async fn get_contact(
@@ -338,7 +312,7 @@ macro_rules! impl_contacts {
                 #[derive(sqlx::FromRow)]
                 struct Row {
                     #[sqlx(flatten)]
-                    summary: $crate::store::contacts::ContactSummaryRow,
+                    summary: $crate::store::contacts::ContactSummary,
                     merged_into: Option<String>,
                     created_at: chrono::DateTime<chrono::Utc>,
                 }
@@ -356,7 +330,7 @@ macro_rules! impl_contacts {
                 .fetch_all(self.reader())
                 .await?;
                 Ok(Some($crate::store::contacts::ContactRecord {
-                    summary: row.summary.into(),
+                    summary: row.summary,
                     identities,
                     merged_into: row.merged_into,
                     created_at: row.created_at,
@@ -368,7 +342,7 @@ macro_rules! impl_contacts {
                 id: models::ContactId,
             ) -> Result<Vec<$crate::store::contacts::MergeCandidate>, StoreError> {
                 use $crate::store::contacts::{
-                    ContactSummaryRow, MatchReason, MergeCandidate, CONTACT_COLUMNS,
+                    ContactSummary, MatchReason, MergeCandidate, CONTACT_COLUMNS,
                 };
                 let me: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
                     "SELECT name_key, phone, postal_address FROM contacts WHERE id = $1",
@@ -396,7 +370,7 @@ macro_rules! impl_contacts {
                                                          WHERE kind = 'phone' AND key = $2))
                          ORDER BY c.id LIMIT 20"
                     );
-                    let rows: Vec<ContactSummaryRow> = sqlx::query_as(&sql)
+                    let rows: Vec<ContactSummary> = sqlx::query_as(&sql)
                         .bind(id.to_string())
                         .bind(number)
                         .fetch_all(self.reader())
@@ -404,7 +378,7 @@ macro_rules! impl_contacts {
                     for row in rows {
                         if !out.iter().any(|c| c.contact.id == row.id) {
                             out.push(MergeCandidate {
-                                contact: row.into(),
+                                contact: row,
                                 reason: MatchReason::SamePhone,
                             });
                         }
@@ -416,7 +390,7 @@ macro_rules! impl_contacts {
                          WHERE c.merged_into IS NULL AND c.id <> $1 AND c.name_key = $2
                          ORDER BY c.id LIMIT 20"
                     );
-                    let rows: Vec<ContactSummaryRow> = sqlx::query_as(&sql)
+                    let rows: Vec<ContactSummary> = sqlx::query_as(&sql)
                         .bind(id.to_string())
                         .bind(&key)
                         .fetch_all(self.reader())
@@ -436,7 +410,7 @@ macro_rules! impl_contacts {
                             _ => MatchReason::SameName,
                         };
                         out.push(MergeCandidate {
-                            contact: row.into(),
+                            contact: row,
                             reason,
                         });
                     }
