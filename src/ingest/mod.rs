@@ -290,7 +290,7 @@ impl Ingestor {
     async fn replay(
         &self,
         idempotency: &IdempotencyRequest,
-    ) -> Result<Option<Ingested>, IngestError> {
+    ) -> Result<Option<SavedResponse>, IngestError> {
         match self
             .store
             .find_saved_response(&idempotency.scope, &idempotency.key)
@@ -299,9 +299,37 @@ impl Ingestor {
             Some(saved) if saved.fingerprint != idempotency.fingerprint => {
                 Err(IngestError::IdempotencyMismatch)
             }
-            Some(saved) => Ok(Some(Ingested::Replayed(saved))),
-            None => Ok(None),
+            saved => Ok(saved),
         }
+    }
+
+    /// A transaction holding the idempotency key for this request, or the
+    /// answer given before to that key. A request racing on the same key
+    /// gets the winner's answer, or a conflict while the winner still writes.
+    pub(super) async fn begin_claimed(
+        &self,
+        idempotency: Option<&IdempotencyRequest>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<Box<dyn StoreTx>, SavedResponse>, IngestError> {
+        let Some(idem) = idempotency else {
+            return Ok(Ok(self.store.begin().await?));
+        };
+        if let Some(saved) = self.replay(idem).await? {
+            return Ok(Err(saved));
+        }
+        let mut tx = self.store.begin().await?;
+        if tx
+            .claim_idempotency_key(&idem.scope, &idem.key, &idem.fingerprint, now)
+            .await?
+        {
+            return Ok(Ok(tx));
+        }
+        drop(tx);
+        self.replay(idem).await?.map(Err).ok_or_else(|| {
+            IngestError::Store(StoreError::Conflict {
+                constraint: "idempotency_keys".into(),
+            })
+        })
     }
 
     async fn try_ingest(
@@ -311,26 +339,11 @@ impl Ingestor {
         respond: &(dyn Fn(&IngestOutcome) -> (u16, String) + Send + Sync),
     ) -> Result<Ingested, IngestError> {
         let idempotency = extras.idempotency;
-        if let Some(idem) = idempotency {
-            if let Some(replayed) = self.replay(idem).await? {
-                return Ok(replayed);
-            }
-        }
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        if let Some(idem) = idempotency {
-            if !tx
-                .claim_idempotency_key(&idem.scope, &idem.key, &idem.fingerprint, now)
-                .await?
-            {
-                drop(tx);
-                return self.replay(idem).await?.ok_or_else(|| {
-                    IngestError::Store(StoreError::Conflict {
-                        constraint: "idempotency_keys".into(),
-                    })
-                });
-            }
-        }
+        let mut tx = match self.begin_claimed(idempotency, now).await? {
+            Ok(tx) => tx,
+            Err(saved) => return Ok(Ingested::Replayed(saved)),
+        };
         let message_id = MessageId::generate();
         if !tx
             .claim_inbound_key(message.channel, &message.external_id, message_id)

@@ -14,7 +14,7 @@ use models::{
 
 use super::{Extras, IdempotencyRequest, IngestError, Ingested, Ingestor};
 use crate::store::contacts::{Attached, NewContactLog};
-use crate::store::{AuditEntry, NewContact, SavedResponse, StoreError, StoreTx};
+use crate::store::{AuditEntry, NewContact, SavedResponse, StoreTx};
 
 /// How the contact ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,27 +282,11 @@ impl Ingestor {
         idempotency: Option<&IdempotencyRequest>,
         respond: &(dyn Fn(&RecordedOutcome) -> (u16, String) + Send + Sync),
     ) -> Result<Recorded, IngestError> {
-        if let Some(idem) = idempotency {
-            if let Some(Ingested::Replayed(saved)) = self.replay(idem).await? {
-                return Ok(Recorded::Replayed(saved));
-            }
-        }
         let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        if let Some(idem) = idempotency {
-            if !tx
-                .claim_idempotency_key(&idem.scope, &idem.key, &idem.fingerprint, now)
-                .await?
-            {
-                drop(tx);
-                return match self.replay(idem).await? {
-                    Some(Ingested::Replayed(saved)) => Ok(Recorded::Replayed(saved)),
-                    _ => Err(IngestError::Store(StoreError::Conflict {
-                        constraint: "idempotency_keys".into(),
-                    })),
-                };
-            }
-        }
+        let mut tx = match self.begin_claimed(idempotency, now).await? {
+            Ok(tx) => tx,
+            Err(saved) => return Ok(Recorded::Replayed(saved)),
+        };
         let contact_id = self
             .recorded_contact(tx.as_mut(), record, None, now)
             .await?;
