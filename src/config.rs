@@ -64,12 +64,30 @@ pub struct ServerSettings {
     pub max_webhook_body_bytes: usize,
     /// Time allowed to answer one request.
     pub request_timeout_secs: u64,
-    /// Use the first `X-Forwarded-For` address as the client address (only
-    /// behind a reverse proxy that sets it).
+    /// Read the client address from `X-Forwarded-For` (only behind a
+    /// reverse proxy that sets it): refused at start unless
+    /// `trusted_proxies` lists that proxy.
     pub trust_forwarded_for: bool,
-    /// Mark the staff session cookie `Secure` (set it when the gateway is
-    /// served over HTTPS, directly or behind a proxy).
-    pub secure_cookies: bool,
+    /// The reverse proxies (CIDR blocks) whose `X-Forwarded-For` hops are
+    /// believed: the client is the right-most hop not in this list, and
+    /// only when the connection itself comes from one of them.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Mark the staff session cookie `Secure`. Unset: `Secure` unless the
+    /// gateway listens on a loopback address only (a local test). Set it
+    /// explicitly behind an HTTPS proxy on loopback.
+    pub secure_cookies: Option<bool>,
+}
+
+impl ServerSettings {
+    /// Whether the staff session cookie carries `Secure`.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| {
+            !self
+                .listen
+                .parse::<SocketAddr>()
+                .is_ok_and(|a| a.ip().is_loopback())
+        })
+    }
 }
 
 impl Default for ServerSettings {
@@ -80,7 +98,8 @@ impl Default for ServerSettings {
             max_webhook_body_bytes: 4 * 1024 * 1024,
             request_timeout_secs: 30,
             trust_forwarded_for: false,
-            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            secure_cookies: None,
         }
     }
 }
@@ -145,6 +164,12 @@ pub struct OfficeSettings {
     pub first_response_business_hours: u32,
     /// The municipal departments, and which topics they handle.
     pub departments: Vec<DepartmentSettings>,
+    /// Most acknowledgements one address (or chat user) receives in 24
+    /// hours, every channel together.
+    pub max_acks_per_sender_per_day: u32,
+    /// Most acknowledgements sent in one hour, every recipient together;
+    /// reaching it raises an alarm.
+    pub max_acks_per_hour: u32,
 }
 
 impl Default for OfficeSettings {
@@ -177,6 +202,8 @@ impl Default for OfficeSettings {
             closures: Vec::new(),
             transfer_ack_business_hours: 24,
             first_response_business_hours: 16,
+            max_acks_per_sender_per_day: 3,
+            max_acks_per_hour: 2000,
             departments: vec![
                 public_works,
                 dept(
@@ -343,6 +370,8 @@ pub struct WorkerSettings {
     pub mailbox_lock_secs: u64,
     /// Longest wait between two reconnections to a failing mail server.
     pub mailbox_reconnect_max_secs: u64,
+    /// Days a processed webhook body is kept before it is deleted.
+    pub webhook_keep_days: u32,
 }
 
 impl Default for WorkerSettings {
@@ -360,6 +389,7 @@ impl Default for WorkerSettings {
             classify_poll_interval_ms: 500,
             mailbox_lock_secs: 60,
             mailbox_reconnect_max_secs: 300,
+            webhook_keep_days: 14,
         }
     }
 }
@@ -457,6 +487,18 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             problems.push("server.max_body_bytes must be at least 1024".into());
+        }
+        if self.server.trust_forwarded_for && self.server.trusted_proxies.is_empty() {
+            problems.push(
+                "server.trust_forwarded_for needs server.trusted_proxies: list the reverse proxies (CIDR blocks) whose X-Forwarded-For is believed"
+                    .into(),
+            );
+        }
+        if self.office.max_acks_per_sender_per_day == 0 {
+            problems.push("office.max_acks_per_sender_per_day must be at least 1".into());
+        }
+        if self.office.max_acks_per_hour == 0 {
+            problems.push("office.max_acks_per_hour must be at least 1".into());
         }
         if self.server.request_timeout_secs == 0 {
             problems.push("server.request_timeout_secs must be positive".into());

@@ -140,6 +140,10 @@ impl Application {
             classify_wakeup: Arc::clone(&classify_wakeup),
             calendar: settings.calendar(),
             first_response_hours: settings.office.first_response_business_hours,
+            ack_caps: crate::ingest::AckCaps {
+                per_recipient_per_day: settings.office.max_acks_per_sender_per_day,
+                per_hour: settings.office.max_acks_per_hour,
+            },
         });
         let office = OfficeContext {
             phone: settings.office.phone.clone(),
@@ -189,6 +193,7 @@ impl Application {
                 lease: Duration::from_secs(w.classify_lease_secs),
                 idle: Duration::from_millis(w.classify_poll_interval_ms),
                 attachments: meta_client.clone().filter(|_| meta.fetch_attachments),
+                keep_processed: chrono::Duration::days(i64::from(w.webhook_keep_days)),
             })
         });
         let mailboxes = email
@@ -227,6 +232,7 @@ impl Application {
                 crate::http::staff::StaffPages::load(settings.timezone())
                     .context("Failed to load the workspace pages")?,
             ),
+            sign_in: Arc::new(crate::http::sign_in::SignInGuard::new()),
         };
         let listener = TcpListener::bind(&settings.server.listen)
             .await

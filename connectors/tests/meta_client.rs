@@ -700,3 +700,56 @@ async fn an_attachment_over_the_cap_or_expired_is_refused_permanently() {
         "{foreign_http:?}"
     );
 }
+
+#[tokio::test]
+async fn attachment_links_off_meta_or_to_inside_addresses_are_never_fetched() {
+    // Arrange: a second local server plays an inside service that a link or
+    // a redirect might point at.
+    let api = MockServer::start().await;
+    let inside = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("secret"))
+        .mount(&inside)
+        .await;
+    let inside_port = inside.address().port();
+    for (route, target) in [
+        ("/to-loopback", format!("http://127.0.0.1:{inside_port}/")),
+        ("/to-metadata", "http://169.254.169.254/latest/".to_owned()),
+        ("/to-https-ip", format!("https://127.0.0.1:{inside_port}/")),
+        ("/to-other-host", "https://example.org/a.jpg".to_owned()),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(302).insert_header("location", target.as_str()))
+            .mount(&api)
+            .await;
+    }
+    // `localhost` allowed by name: the resolver still refuses its addresses.
+    let mut settings = settings(&api, 5);
+    settings.attachment_hosts = vec!["fbcdn.net".to_owned(), "localhost".to_owned()];
+    let client = MetaClient::new(&settings).unwrap();
+
+    // Act
+    let mut outcomes = Vec::new();
+    for link in [
+        format!("{}/to-loopback", api.uri()),
+        format!("{}/to-metadata", api.uri()),
+        format!("{}/to-https-ip", api.uri()),
+        format!("{}/to-other-host", api.uri()),
+        format!("https://localhost:{inside_port}/a.jpg"),
+        format!("https://127.0.0.1:{inside_port}/a.jpg"),
+        format!("http://localhost:{inside_port}/a.jpg"),
+        "https://scontent.fbcdn.net.example.org/a.jpg".to_owned(),
+    ] {
+        outcomes.push((link.clone(), client.fetch_attachment(&link, 1000).await));
+    }
+
+    // Assert
+    for (link, outcome) in &outcomes {
+        assert!(outcome.is_err(), "{link} was fetched: {outcome:?}");
+    }
+    assert!(
+        inside.received_requests().await.unwrap().is_empty(),
+        "the inside service was reached"
+    );
+}

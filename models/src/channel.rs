@@ -62,6 +62,15 @@ impl Channel {
             .ok_or_else(|| ChannelError(text.to_owned()))
     }
 
+    /// Whether the channel proves who the sender is, as far as it can: a
+    /// mailbox's sender address, Meta's scoped ids, and what an agent
+    /// recorded from a call or a visit. The public form does not: its email
+    /// address and phone number are whatever an anonymous visitor typed, so
+    /// they never identify an existing citizen.
+    pub fn proves_sender(self) -> bool {
+        !matches!(self, Channel::WebForm)
+    }
+
     /// Private-message channels get the short chat acknowledgement, not a letter.
     pub fn is_chat(self) -> bool {
         matches!(self, Channel::Messenger | Channel::Instagram)

@@ -13,8 +13,9 @@ use super::{check_rate, client_ip, request_language, ResponseLanguage};
 use crate::error::{ApiError, FieldProblem};
 use crate::state::AppState;
 
-/// Idempotency keys of the public forms API share one scope: the API has no
-/// client accounts, so a key names one submission across all callers.
+/// Idempotency scope of the public forms API, followed by the caller's
+/// address: the API has no client accounts, and a key one caller chose
+/// must never replay another caller's answer.
 const FORMS_SCOPE: &str = "api:forms";
 
 /// `POST /api/v1/forms`.
@@ -107,7 +108,7 @@ async fn create_form(State(state): State<AppState>, req: Request) -> Result<Resp
     let ip = client_ip(
         &headers,
         req.extensions().get::<ConnectInfo<std::net::SocketAddr>>(),
-        state.settings.server.trust_forwarded_for,
+        &state.settings.server,
     );
     check_rate(&state.form_limiter, ip)?;
     let is_json = headers
@@ -146,7 +147,7 @@ async fn create_form(State(state): State<AppState>, req: Request) -> Result<Resp
     match submit(
         &state,
         &payload,
-        idempotency.map(|k| (FORMS_SCOPE, k)),
+        idempotency.map(|k| (format!("{FORMS_SCOPE}:{}", super::rate_key(ip)), k)),
         &body,
         lang,
     )

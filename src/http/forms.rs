@@ -81,7 +81,7 @@ pub enum Submitted {
 pub async fn submit(
     state: &AppState,
     payload: &FormPayload,
-    idempotency: Option<(&str, String)>,
+    idempotency: Option<(String, String)>,
     body: &[u8],
     fallback_lang: Language,
 ) -> Result<Submitted, ApiError> {
@@ -100,7 +100,7 @@ pub async fn submit(
         .into_inbound(&id, &state.settings.reference_prefix(), state.clock.now())
         .map_err(ApiError::internal)?;
     let idem = idempotency.map(|(scope, key)| IdempotencyRequest {
-        scope: scope.to_owned(),
+        scope,
         key,
         fingerprint: hex(&Sha256::digest(body)),
     });

@@ -7,6 +7,7 @@ mod api;
 mod contacts;
 mod forms;
 mod health;
+pub mod sign_in;
 pub mod staff;
 mod threads;
 mod web;
@@ -45,13 +46,14 @@ pub fn form_rate_limiter(per_minute: u32, burst: u32) -> RateLimiter {
     governor::RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst))
 }
 
-/// Checks the limiter for `ip`.
+/// Checks the limiter for `ip` (an IPv6 client by its /64, which one
+/// household or host usually holds whole).
 ///
 /// # Errors
 /// [`ApiError::RateLimited`] with the time to wait.
 pub fn check_rate(limiter: &RateLimiter, ip: IpAddr) -> Result<(), ApiError> {
     limiter
-        .check_key(&ip)
+        .check_key(&rate_key(ip))
         .map_err(|not_until| ApiError::RateLimited {
             retry_after: not_until
                 .wait_time_from(DefaultClock::default().now())
@@ -59,24 +61,70 @@ pub fn check_rate(limiter: &RateLimiter, ip: IpAddr) -> Result<(), ApiError> {
         })
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For`
-/// hop when the gateway is configured to trust its proxy.
+/// The key a client address is limited by: IPv4 as is, IPv6 by its /64.
+pub fn rate_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
+    }
+}
+
+/// The client's address: the socket peer; behind a trusted reverse proxy
+/// (`trust_forwarded_for` with the peer in `trusted_proxies`), the
+/// right-most `X-Forwarded-For` hop that is not itself a trusted proxy.
+/// Hops to the left of it were written by the client and are never read.
 pub fn client_ip(
     headers: &HeaderMap,
     connect: Option<&ConnectInfo<SocketAddr>>,
-    trust_forwarded: bool,
+    server: &crate::config::ServerSettings,
 ) -> IpAddr {
-    if trust_forwarded {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
+    let peer = connect.map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    let trusted = |ip: &IpAddr| server.trusted_proxies.iter().any(|net| net.contains(ip));
+    if !server.trust_forwarded_for || !trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted(&ip) => client = ip,
+            Ok(ip) => return ip,
+            // A hop that is not an address: what lies left of it is not
+            // to be believed; the last trusted hop is the best we know.
+            Err(_) => return client,
         }
     }
-    connect.map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+    client
+}
+
+/// The client's address as [`client_ip`] finds it, as an extractor.
+pub struct ClientAddr(pub IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_ip(
+            &parts.headers,
+            parts.extensions.get::<ConnectInfo<SocketAddr>>(),
+            &state.settings.server,
+        )))
+    }
 }
 
 /// The language a request asks for: `?lang=`, then `Accept-Language`, then French.

@@ -19,7 +19,7 @@ use models::{AbuseKind, Channel, MessageId, ThreadId, ThreadStatus};
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::auth::{token_hash, verify_password, Role, User};
+use crate::auth::{token_hash, Role, User};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::workspace::{InboxOrder, ThreadQuery};
@@ -33,8 +33,6 @@ const SESSION_HOURS: i64 = 12;
 const MAX_FAILED_LOGINS: u32 = 5;
 /// How long a locked account stays locked.
 const LOCK_MINUTES: i64 = 15;
-/// Delay added to a failed login, to slow guessing down.
-const FAILED_LOGIN_DELAY: std::time::Duration = std::time::Duration::from_millis(400);
 /// Threads per inbox page.
 const PAGE: u32 = 50;
 
@@ -150,6 +148,32 @@ pub fn router() -> Router<AppState> {
         .route("/agent/stats", get(stats_page))
         .route("/agent/assets/staff.css", get(css))
         .route("/agent/assets/staff.js", get(js))
+        .layer(axum::middleware::from_fn(staff_headers))
+}
+
+/// Headers on every staff page and answer: never framed (clickjacking),
+/// never sniffed, never cached (a shared computer's back button shows no
+/// citizen's message), no referrer leaving the gateway.
+async fn staff_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// How often the live-update stream looks for new activity.
@@ -159,36 +183,50 @@ const EVENTS_POLL: std::time::Duration = std::time::Duration::from_secs(3);
 /// `inbox` event carries a marker of the newest activity each time it
 /// changes; the page offers to refresh (it never reloads under the agent's
 /// hands). One cheap indexed query per open page every few seconds.
-async fn events(State(state): State<AppState>, _staff: Staff) -> impl IntoResponse {
+async fn events(State(state): State<AppState>, staff: Staff) -> impl IntoResponse {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let newest = ThreadQuery {
         order: InboxOrder::NewestFirst,
         limit: 1,
         ..ThreadQuery::default()
     };
+    let session = staff.token_hash;
+    // The stream ends as soon as its session does (signed out, expired or
+    // the account disabled): each poll checks it first.
     let stream = futures::stream::unfold(
         (state, newest, None::<String>),
-        |(state, newest, last)| async move {
-            loop {
-                let marker = match state.store.list_threads(&newest).await {
-                    Ok(rows) => rows
-                        .first()
-                        .map(|t| format!("{}~{}", t.last_message_at.timestamp_micros(), t.id)),
-                    Err(error) => {
-                        tracing::warn!(%error, "Live update query failed");
-                        None
+        move |(state, newest, last)| {
+            let session = session.clone();
+            async move {
+                loop {
+                    match state.store.session(&session, state.clock.now()).await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => return None,
+                        Err(error) => {
+                            tracing::warn!(%error, "Live update session check failed");
+                            return None;
+                        }
                     }
-                };
-                if marker.is_some() && marker != last {
-                    let event = Event::default()
-                        .event("inbox")
-                        .data(marker.clone().unwrap_or_default());
-                    return Some((
-                        Ok::<_, std::convert::Infallible>(event),
-                        (state, newest, marker),
-                    ));
+                    let marker = match state.store.list_threads(&newest).await {
+                        Ok(rows) => rows
+                            .first()
+                            .map(|t| format!("{}~{}", t.last_message_at.timestamp_micros(), t.id)),
+                        Err(error) => {
+                            tracing::warn!(%error, "Live update query failed");
+                            None
+                        }
+                    };
+                    if marker.is_some() && marker != last {
+                        let event = Event::default()
+                            .event("inbox")
+                            .data(marker.clone().unwrap_or_default());
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(event),
+                            (state, newest, marker),
+                        ));
+                    }
+                    tokio::time::sleep(EVENTS_POLL).await;
                 }
-                tokio::time::sleep(EVENTS_POLL).await;
             }
         },
     );
@@ -305,70 +343,119 @@ fn frame(staff: Option<&Staff>, lang: &str, path: &str, error: Option<String>) -
     }
 }
 
+/// The cookie holding the sign-in form's CSRF token until the form is
+/// posted (there is no session yet to hold it).
+const LOGIN_COOKIE: &str = "inbox_login";
+
 async fn login_page(
     State(state): State<AppState>,
     Query(q): Query<LangParam>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Response, ApiError> {
     let lang = lang_of(q.lang.as_deref());
-    state.staff.render(
+    login_form(&state, lang, "", None, StatusCode::OK)
+}
+
+/// The sign-in page with a fresh CSRF token, in the form and in its cookie.
+fn login_form(
+    state: &AppState,
+    lang: &'static str,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let token = random_hex();
+    let page = state.staff.render(
         "login.html",
         lang,
-        minijinja::context! { email => "", ..frame(None, lang, "/agent/login", None) },
-    )
+        minijinja::context! {
+            email => email.chars().take(200).collect::<String>(),
+            login_csrf => token.as_str(),
+            ..frame(None, lang, "/agent/login", error.map(|key| state.staff.word(lang, key)))
+        },
+    )?;
+    let secure = if state.settings.server.cookies_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = (status, page).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{LOGIN_COOKIE}={token}; Path=/agent/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}"
+        ))
+        .map_err(ApiError::internal)?,
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     email: String,
     password: String,
+    #[serde(default)]
+    login_csrf: String,
 }
+
+/// Every refused sign-in takes at least this long, whatever refused it, so
+/// the time tells nothing about the account.
+const FAILED_LOGIN_FLOOR: std::time::Duration = std::time::Duration::from_millis(600);
 
 async fn login(
     State(state): State<AppState>,
     Query(q): Query<LangParam>,
+    super::ClientAddr(ip): super::ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
+    let started = tokio::time::Instant::now();
     let lang = lang_of(q.lang.as_deref());
     let now = state.clock.now();
-    let refuse = |key: &str, status: StatusCode| -> Result<Response, ApiError> {
-        let page = state.staff.render(
-            "login.html",
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same(&form.login_csrf, &expected) {
+        return login_form(
+            &state,
             lang,
-            minijinja::context! {
-                email => form.email.chars().take(200).collect::<String>(),
-                ..frame(None, lang, "/agent/login", Some(state.staff.word(lang, key)))
-            },
-        )?;
-        Ok((status, page).into_response())
-    };
+            &form.email,
+            Some("login_expired"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    state.sign_in.throttle(ip)?;
     let account = if form.email.len() > 320 || form.password.len() > 1024 {
         None
     } else {
         state.store.login_state(&form.email).await?
     };
-    let Some((user, hash, locked_until)) = account else {
-        tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-        return refuse("login_failed", StatusCode::UNAUTHORIZED);
+    // An unknown email, a locked account and a wrong password all cost one
+    // hash and get the same answer.
+    let (user, hash) = match account {
+        Some((user, hash, _)) => {
+            let claimed = state
+                .store
+                .claim_login_attempt(
+                    &user.id,
+                    now,
+                    MAX_FAILED_LOGINS,
+                    now + chrono::Duration::minutes(LOCK_MINUTES),
+                    now - chrono::Duration::minutes(LOCK_MINUTES),
+                )
+                .await?;
+            (Some(user), claimed.then_some(hash))
+        }
+        None => (None, None),
     };
-    if locked_until.is_some_and(|until| until > now) {
-        return refuse("login_locked", StatusCode::TOO_MANY_REQUESTS);
-    }
-    let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        state
-            .store
-            .record_login_failure(
-                &user.id,
-                MAX_FAILED_LOGINS,
-                now + chrono::Duration::minutes(LOCK_MINUTES),
-            )
-            .await?;
-        tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-        return refuse("login_failed", StatusCode::UNAUTHORIZED);
-    }
+    let ok = state.sign_in.verify(form.password.clone(), hash).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        tokio::time::sleep_until(started + FAILED_LOGIN_FLOOR).await;
+        return login_form(
+            &state,
+            lang,
+            &form.email,
+            Some("login_failed"),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
     let token = random_hex();
     state
         .store
@@ -380,7 +467,7 @@ async fn login(
             now + chrono::Duration::hours(SESSION_HOURS),
         )
         .await?;
-    let secure = if state.settings.server.secure_cookies {
+    let secure = if state.settings.server.cookies_secure() {
         "; Secure"
     } else {
         ""
@@ -393,6 +480,12 @@ async fn login(
             SESSION_HOURS * 3600
         ))
         .map_err(ApiError::internal)?,
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "inbox_login=; Path=/agent/login; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     Ok(response)
 }
@@ -607,7 +700,12 @@ async fn inbox_page(
 struct ThreadParams {
     lang: Option<String>,
     error: Option<String>,
+    /// Show the messages before this cursor (older ones).
+    before: Option<String>,
 }
+
+/// Messages shown on one thread page, newest kept.
+const THREAD_PAGE_MESSAGES: u32 = 100;
 
 async fn thread_page(
     State(state): State<AppState>,
@@ -622,7 +720,16 @@ async fn thread_page(
         Err(crate::store::StoreError::NotFound) => return Err(ApiError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let messages = state.store.list_messages(id).await?;
+    let before = p
+        .before
+        .as_deref()
+        .and_then(crate::store::MessageCursor::decode);
+    let page = state
+        .store
+        .list_messages_page(id, before.as_ref(), THREAD_PAGE_MESSAGES)
+        .await?;
+    let messages = page.messages;
+    let older = page.older.map(|c| c.encode());
     let notes = state.store.list_notes(id).await?;
     let flags: Vec<minijinja::Value> = state
         .store
@@ -710,6 +817,7 @@ async fn thread_page(
             },
             assignee => assignee,
             messages => minijinja::Value::from_serialize(&messages),
+            older_messages => older,
             notes => minijinja::Value::from_serialize(&notes),
             deliveries => deliveries,
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),

@@ -17,6 +17,7 @@ use crate::auth::{Role, User};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::workspace::{InboxCursor, InboxOrder, ThreadQuery};
+use crate::store::{MessageCursor, MAX_MESSAGE_PAGE};
 use crate::workspace::{self, Decision};
 
 /// Threads per page when the client does not say.
@@ -155,18 +156,43 @@ async fn list_threads(
     Ok(Json(json!({ "threads": threads, "next": next })))
 }
 
+/// `GET /api/v1/threads/{id}`: `?before=CURSOR` pages back through a long
+/// thread, `?limit=N` (1 to 500, default 100) messages a page.
+#[derive(Debug, Deserialize)]
+struct ThreadPageParams {
+    before: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Messages in one page of a thread, unless the caller asks otherwise.
+const DEFAULT_MESSAGE_PAGE: u32 = 100;
+
 async fn get_thread(
     State(state): State<AppState>,
     _user: User,
     Path(id): Path<String>,
+    Query(page): Query<ThreadPageParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = thread_id(&id)?;
+    let before = match page.before.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(MessageCursor::decode(text).ok_or_else(|| invalid("before"))?),
+    };
+    let limit = match page.limit {
+        None => DEFAULT_MESSAGE_PAGE,
+        Some(n) if (1..=MAX_MESSAGE_PAGE).contains(&n) => n,
+        Some(_) => return Err(invalid("limit")),
+    };
     let thread = match state.store.get_thread(id).await {
         Ok(thread) => thread,
         Err(crate::store::StoreError::NotFound) => return Err(ApiError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let messages = state.store.list_messages(id).await?;
+    let page = state
+        .store
+        .list_messages_page(id, before.as_ref(), limit)
+        .await?;
+    let messages = page.messages;
     let notes = state.store.list_notes(id).await?;
     let outbox = state.store.list_outbox(id).await?;
     let flags = state.store.contact_flag_history(thread.contact_id).await?;
@@ -192,6 +218,7 @@ async fn get_thread(
             "version": thread.version,
         },
         "messages": messages,
+        "messages_before": page.older.map(|c| c.encode()),
         "notes": notes,
         "reply_options": reply_options,
         "linked_threads": linked,

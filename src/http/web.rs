@@ -20,7 +20,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::templates::FORM_CSS;
 
-/// Idempotency scope of the HTML form: its one-time token names one submission.
+/// Idempotency scope of the HTML form, followed by the client's address: its
+/// one-time token names one submission of one visitor.
 const FORM_SCOPE: &str = "web:contact";
 
 /// `GET/POST /contact` and `GET /assets/form.css`.
@@ -144,7 +145,7 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Result<Respon
     let ip = client_ip(
         req.headers(),
         req.extensions().get::<ConnectInfo<std::net::SocketAddr>>(),
-        state.settings.server.trust_forwarded_for,
+        &state.settings.server,
     );
     let general_error = |error: ApiError| {
         let message = state.templates.error_message(lang, error.code(), &[]);
@@ -207,7 +208,12 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Result<Respon
         .form_token
         .as_deref()
         .filter(|t| !t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_graphic()))
-        .map(|t| (FORM_SCOPE, t.to_owned()));
+        .map(|t| {
+            (
+                format!("{FORM_SCOPE}:{}", super::rate_key(ip)),
+                t.to_owned(),
+            )
+        });
     // The token alone identifies a submission of the form; the fingerprint
     // covers the fields so a token reused with other content is refused.
     match submit(&state, &payload, token, &body, lang).await {

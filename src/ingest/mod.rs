@@ -10,6 +10,7 @@ pub mod email;
 pub mod recorded;
 pub mod webhooks;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::Datelike;
@@ -119,6 +120,20 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+/// Whether a name typed on the public form may be repeated to the address
+/// it gave: short, letters and the usual name punctuation only, so no
+/// number, link or sentence reaches someone who asked for nothing.
+pub fn is_plain_name(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && name.chars().count() <= 40
+        && name.split_whitespace().count() <= 4
+        && name
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.'))
+        && !name.contains("..")
+}
+
 /// Which channel an acknowledgement goes out on, for a message received on
 /// `channel`: the web form has no way back but the email address it gave.
 pub fn reply_channel(channel: Channel) -> Channel {
@@ -142,7 +157,43 @@ pub struct Ingestor {
     classify_wakeup: Arc<Notify>,
     calendar: Arc<models::calendar::Calendar>,
     first_response_hours: u32,
+    ack_caps: AckCaps,
+    /// Whether this process raised the hourly acknowledgement alarm.
+    ack_cap_alarmed: Arc<AtomicBool>,
 }
+
+/// Limits on automatic acknowledgements, so the gateway cannot be used to
+/// send mail to someone else's address in bulk.
+#[derive(Debug, Clone, Copy)]
+pub struct AckCaps {
+    /// Most acknowledgements one recipient gets in 24 hours, every channel
+    /// together.
+    pub per_recipient_per_day: u32,
+    /// Most acknowledgements queued in one hour, all recipients together;
+    /// reaching it raises an alarm.
+    pub per_hour: u32,
+}
+
+impl Default for AckCaps {
+    fn default() -> Self {
+        Self {
+            per_recipient_per_day: 3,
+            per_hour: 2000,
+        }
+    }
+}
+
+/// Whether an acknowledgement may be queued, or which cap holds it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckBudget {
+    Allowed,
+    RecipientCap,
+    HourlyCap { hour: u64 },
+}
+
+/// The alarm raised while the hourly acknowledgement cap holds
+/// acknowledgements back.
+pub const ACK_CAP_ALARM: &str = "acknowledgement_cap";
 
 /// Builds an [`Ingestor`].
 pub struct IngestorParts {
@@ -169,6 +220,8 @@ pub struct IngestorParts {
     pub calendar: models::calendar::Calendar,
     /// Business hours to answer a citizen's message.
     pub first_response_hours: u32,
+    /// Acknowledgement limits.
+    pub ack_caps: AckCaps,
 }
 
 impl Ingestor {
@@ -186,6 +239,83 @@ impl Ingestor {
             classify_wakeup: parts.classify_wakeup,
             calendar: Arc::new(parts.calendar),
             first_response_hours: parts.first_response_hours,
+            ack_caps: parts.ack_caps,
+            ack_cap_alarmed: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether an acknowledgement to `recipient` may be queued now: under
+    /// its daily cap (every channel together; an email intake's own cap
+    /// when lower) and under the hourly cap of the whole gateway.
+    /// Concurrent ingests for one recipient are serialised, so the cap holds
+    /// under a burst.
+    async fn acknowledgement_budget(
+        &self,
+        tx: &mut dyn StoreTx,
+        recipient: &ChannelIdentity,
+        email: Option<&EmailIntake<'_>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<AckBudget, StoreError> {
+        tx.serialize_on(&format!("ack:{}:{}", recipient.kind(), recipient.key()))
+            .await?;
+        let cap = email.map_or(self.ack_caps.per_recipient_per_day, |e| {
+            e.max_acks_per_sender_per_day
+                .min(self.ack_caps.per_recipient_per_day)
+        });
+        let sent = tx
+            .count_acknowledgements_since(recipient, now - chrono::Duration::hours(24))
+            .await?;
+        if sent >= u64::from(cap) {
+            tracing::warn!(
+                sent,
+                "Recipient reached the daily acknowledgement limit; no acknowledgement queued"
+            );
+            return Ok(AckBudget::RecipientCap);
+        }
+        let hour = tx
+            .count_all_acknowledgements_since(now - chrono::Duration::hours(1))
+            .await?;
+        if hour >= u64::from(self.ack_caps.per_hour) {
+            tracing::error!(
+                hour,
+                "The hourly acknowledgement limit is reached; no acknowledgement queued"
+            );
+            return Ok(AckBudget::HourlyCap { hour });
+        }
+        Ok(AckBudget::Allowed)
+    }
+
+    /// Raises the hourly-cap alarm when an acknowledgement was held back by
+    /// it, and clears it once acknowledgements flow again.
+    async fn report_ack_cap(&self, budget: AckBudget, now: chrono::DateTime<chrono::Utc>) {
+        let result = match budget {
+            AckBudget::Allowed => {
+                if !self.ack_cap_alarmed.swap(false, Ordering::Relaxed) {
+                    return;
+                }
+                self.store
+                    .clear_alarm("gateway", ACK_CAP_ALARM, now)
+                    .await
+                    .map(|_| ())
+            }
+            AckBudget::RecipientCap => return,
+            AckBudget::HourlyCap { hour } => {
+                self.ack_cap_alarmed.store(true, Ordering::Relaxed);
+                self.store
+                    .raise_alarm(
+                        "gateway",
+                        ACK_CAP_ALARM,
+                        &format!(
+                            "{hour} acknowledgements in the last hour reached the limit ({}); new requests are stored but not acknowledged",
+                            self.ack_caps.per_hour
+                        ),
+                        now,
+                    )
+                    .await
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "Failed to update the acknowledgement alarm");
         }
     }
 
@@ -463,20 +593,13 @@ impl Ingestor {
         let reachable = reply_channel(message.channel) != Channel::Email
             || matches!(message.sender, ChannelIdentity::Email { .. });
         let wants_ack = new_thread && citizen && category == ThreadCategory::Request && reachable;
-        let within_budget = match extras.email {
-            Some(email) if wants_ack => {
-                let since = now - chrono::Duration::hours(24);
-                let sent = tx
-                    .count_acknowledgements_since(&message.sender, since)
-                    .await?;
-                let ok = sent < u64::from(email.max_acks_per_sender_per_day);
-                if !ok {
-                    tracing::warn!(%thread_id, sent, "Sender reached the daily acknowledgement limit; no acknowledgement queued");
-                }
-                ok
-            }
-            _ => true,
+        let budget = if wants_ack {
+            self.acknowledgement_budget(tx.as_mut(), &message.sender, extras.email, now)
+                .await?
+        } else {
+            AckBudget::Allowed
         };
+        let within_budget = budget == AckBudget::Allowed;
         // A refusal of service decided by a supervisor: the message is still
         // taken in, flagged for them, and acknowledged with the city's text
         // for that case.
@@ -526,6 +649,9 @@ impl Ingestor {
         if classify {
             self.classify_wakeup.notify_one();
         }
+        if wants_ack {
+            self.report_ack_cap(budget, now).await;
+        }
         tracing::debug!(message_id = %outcome.message_id, thread_id = %outcome.thread_id, new_thread, "Stored inbound message");
         Ok(Ingested::Stored(outcome))
     }
@@ -560,6 +686,21 @@ impl Ingestor {
         message: &InboundMessage,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<ContactId, StoreError> {
+        if !message.channel.proves_sender() {
+            // Typed by an anonymous visitor: a contact of its own that owns
+            // no identity, so it changes nothing known about anyone.
+            let contact = NewContact {
+                id: ContactId::generate(),
+                display_name: message.sender_name.clone(),
+                language: message.language,
+                phone: message.sender_phone.clone(),
+                identity: None,
+                unverified_email: message.sender.email().map(ToString::to_string),
+                at: now,
+            };
+            tx.create_contact(&contact).await?;
+            return Ok(contact.id);
+        }
         if let Some(id) = tx.find_contact(&message.sender).await? {
             tx.refresh_contact(
                 id,
@@ -576,7 +717,8 @@ impl Ingestor {
             display_name: message.sender_name.clone(),
             language: message.language,
             phone: message.sender_phone.clone(),
-            identity: message.sender.clone(),
+            identity: Some(message.sender.clone()),
+            unverified_email: None,
             at: now,
         };
         tx.create_contact(&contact).await?;
@@ -585,14 +727,15 @@ impl Ingestor {
 
     /// A thread joins only when its citizen is the sender: a stranger quoting
     /// someone else's reference (or replying to a forwarded message) starts a
-    /// request of their own, so no citizen ever sees another's thread.
+    /// request of their own, so no citizen ever sees another's thread. A
+    /// sender nobody proved (the public form) always starts a new one.
     async fn find_thread(
         &self,
         tx: &mut dyn StoreTx,
         message: &InboundMessage,
         contact: ContactId,
     ) -> Result<Option<ThreadSummary>, StoreError> {
-        if message.kind == MessageKind::Spam {
+        if message.kind == MessageKind::Spam || !message.channel.proves_sender() {
             return Ok(None);
         }
         for reference in &message.hints.references {
@@ -650,8 +793,22 @@ impl Ingestor {
             rfc_message_id,
             payload: OutboxPayload {
                 reference: reference.cloned(),
-                recipient_name: message.sender_name.clone(),
-                subject: message.subject.clone(),
+                // An address nobody proved may be someone else's: its
+                // acknowledgement repeats nothing the visitor wrote but a
+                // plain name.
+                recipient_name: if message.channel.proves_sender() {
+                    message.sender_name.clone()
+                } else {
+                    message
+                        .sender_name
+                        .as_deref()
+                        .filter(|n| is_plain_name(n))
+                        .map(str::to_owned)
+                },
+                subject: message
+                    .subject
+                    .clone()
+                    .filter(|_| message.channel.proves_sender()),
                 received_at: Some(now),
                 body: None,
                 in_reply_to: message.hints.rfc_message_id.clone(),

@@ -344,7 +344,8 @@ impl Ingestor {
                             display_name: record.name.clone(),
                             language: record.language,
                             phone: record.phone.clone(),
-                            identity,
+                            identity: Some(identity),
+                            unverified_email: None,
                             at: now,
                         };
                         tx.create_contact(&contact).await?;

@@ -25,10 +25,6 @@ use crate::store::{Store, StoreError, StoredWebhook};
 /// The source name of Meta webhook bodies.
 pub const META_SOURCE: &str = "meta";
 
-/// Largest attachment downloaded from Meta's CDN: Meta's own limit for a
-/// file sent in a conversation.
-const MAX_FETCHED_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
-
 /// After this many failed processing attempts a body is set aside with its
 /// error for an operator, instead of being retried forever.
 const MAX_WEBHOOK_ATTEMPTS: u32 = 10;
@@ -45,6 +41,9 @@ pub struct WebhookWorker {
     lease: Duration,
     idle: Duration,
     attachments: Option<Arc<MetaClient>>,
+    keep_processed: chrono::Duration,
+    /// Unix seconds of the last purge of processed bodies.
+    last_purge: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Builds a [`WebhookWorker`].
@@ -68,6 +67,18 @@ pub struct WebhookWorkerParts {
     /// Downloads attachments before their links expire, when
     /// `fetch_attachments` is on; `None` keeps only the links.
     pub attachments: Option<Arc<MetaClient>>,
+    /// How long a processed body is kept (for an operator's inquiry) before
+    /// it is deleted.
+    pub keep_processed: chrono::Duration,
+}
+
+/// Whether an attachment is one of the media Meta hosts (`image`, `video`,
+/// `audio`, `file`), the only kinds ever downloaded.
+fn is_meta_media(content_type: &str) -> bool {
+    content_type.starts_with("image/")
+        || content_type.starts_with("video/")
+        || content_type.starts_with("audio/")
+        || content_type == "application/octet-stream"
 }
 
 /// How a step ended.
@@ -92,7 +103,32 @@ impl WebhookWorker {
             lease: parts.lease,
             idle: parts.idle,
             attachments: parts.attachments,
+            keep_processed: parts.keep_processed,
+            last_purge: Arc::new(std::sync::atomic::AtomicI64::new(0)),
         }
+    }
+
+    /// Deletes processed bodies older than `keep_processed`, at most once an
+    /// hour.
+    async fn purge_if_due(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let now = self.clock.now();
+        let last = self.last_purge.load(Ordering::Relaxed);
+        if now.timestamp() - last < 3600 {
+            return Ok(());
+        }
+        self.last_purge.store(now.timestamp(), Ordering::Relaxed);
+        let purged = self
+            .store
+            .purge_processed_webhooks(now - self.keep_processed)
+            .await?;
+        if purged > 0 {
+            tracing::info!(
+                purged,
+                "Deleted processed webhook bodies past their keeping time"
+            );
+        }
+        Ok(())
     }
 
     /// Replaces the CDN links of a new message's attachments by their bytes.
@@ -115,16 +151,28 @@ impl WebhookWorker {
         {
             return Ok(());
         }
+        // Only media Meta hosts (image, video, audio, file) are fetched: a
+        // link a citizen shared (`fallback`, `share`…) stays a link. The
+        // count and the bytes of one message are capped.
+        let mut budget = self.meta.max_attachment_bytes_per_message;
+        let mut left = self.meta.max_attachments_per_message;
         for attachment in &mut message.attachments {
             let AttachmentContent::Remote { url } = &attachment.content else {
                 continue;
             };
-            match client
-                .fetch_attachment(url, MAX_FETCHED_ATTACHMENT_BYTES)
-                .await
-            {
+            if !is_meta_media(&attachment.content_type) {
+                continue;
+            }
+            if left == 0 || budget == 0 {
+                tracing::info!("Attachment over the per-message cap; its link is kept");
+                continue;
+            }
+            left -= 1;
+            match client.fetch_attachment(url, budget).await {
                 Ok(fetched) => {
-                    attachment.size_bytes = Some(fetched.bytes.len() as u64);
+                    let size = fetched.bytes.len() as u64;
+                    budget = budget.saturating_sub(size);
+                    attachment.size_bytes = Some(size);
                     attachment.sha256 = Some(format!("{:x}", Sha256::digest(&fetched.bytes)));
                     attachment.content_type = fetched.content_type;
                     attachment.content = AttachmentContent::Inline {
@@ -150,6 +198,7 @@ impl WebhookWorker {
             .claim_webhooks(self.clock.now(), self.lease, 16)
             .await?;
         if claimed.is_empty() {
+            self.purge_if_due().await?;
             return Ok(WebhookOutcome::QueueEmpty);
         }
         let count = claimed.len();

@@ -24,8 +24,12 @@ pub struct ContactSummary {
     pub display_name: Option<String>,
     /// Its phone number (E.164).
     pub phone: Option<String>,
-    /// One of its email addresses.
+    /// One of its email addresses (the one a public form gave when the
+    /// contact owns none: see `unverified`).
     pub email: Option<String>,
+    /// The contact was opened by the public form: its details are what an
+    /// anonymous visitor typed, never proven.
+    pub unverified: bool,
     /// Its postal address.
     pub postal_address: Option<String>,
     /// Language to answer in.
@@ -100,6 +104,9 @@ pub struct ContactLogEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchReason {
+    /// The same email address, given on the public form by one of them and
+    /// so not verified.
+    SameEmailUnverified,
     /// The same phone number.
     SamePhone,
     /// The same name and the same postal address.
@@ -260,7 +267,10 @@ pub trait ContactsTx: Send {
 /// The columns of a [`ContactSummary`] from `contacts c`.
 pub(super) const CONTACT_COLUMNS: &str =
     "c.id, c.display_name, c.phone, c.postal_address, c.language, c.version,
-     (SELECT MIN(i.key) FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = 'email') AS email";
+     COALESCE((SELECT MIN(i.key) FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = 'email'),
+              c.unverified_email) AS email,
+     (c.unverified_email IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id)) AS unverified";
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub(super) fn like_escape(text: &str) -> String {
@@ -287,6 +297,7 @@ macro_rules! impl_contacts {
                      WHERE c.merged_into IS NULL
                        AND (c.name_key LIKE $1 ESCAPE '\\'
                             OR c.phone = $2
+                            OR c.unverified_email LIKE $3 ESCAPE '\\'
                             OR c.id IN (SELECT contact_id FROM contact_identities
                                         WHERE (kind = 'phone' AND key = $2)
                                            OR (kind = 'email' AND key LIKE $3 ESCAPE '\\')))
@@ -362,6 +373,39 @@ macro_rules! impl_contacts {
                 let mut phones: Vec<String> = phones.into_iter().map(|(p,)| p).collect();
                 phones.extend(phone);
                 let mut out: Vec<MergeCandidate> = Vec::new();
+                // The same address on both sides, one of them given on the
+                // public form: the agent decides whether it is one person.
+                let emails: Vec<(String,)> = sqlx::query_as(
+                    "SELECT key FROM contact_identities WHERE contact_id = $1 AND kind = 'email'
+                     UNION SELECT unverified_email FROM contacts
+                     WHERE id = $1 AND unverified_email IS NOT NULL",
+                )
+                .bind(id.to_string())
+                .fetch_all(self.reader())
+                .await?;
+                for (address,) in &emails {
+                    let sql = format!(
+                        "SELECT {CONTACT_COLUMNS} FROM contacts c
+                         WHERE c.merged_into IS NULL AND c.id <> $1
+                           AND (c.unverified_email = $2
+                                OR c.id IN (SELECT contact_id FROM contact_identities
+                                            WHERE kind = 'email' AND key = $2))
+                         ORDER BY c.id LIMIT 20"
+                    );
+                    let rows: Vec<ContactSummary> = sqlx::query_as(&sql)
+                        .bind(id.to_string())
+                        .bind(address)
+                        .fetch_all(self.reader())
+                        .await?;
+                    for row in rows {
+                        if !out.iter().any(|c| c.contact.id == row.id) {
+                            out.push(MergeCandidate {
+                                contact: row,
+                                reason: MatchReason::SameEmailUnverified,
+                            });
+                        }
+                    }
+                }
                 for number in &phones {
                     let sql = format!(
                         "SELECT {CONTACT_COLUMNS} FROM contacts c

@@ -140,8 +140,13 @@ pub struct NewContact {
     pub language: Language,
     /// Phone as given.
     pub phone: Option<models::PhoneNumber>,
-    /// The identity it was found by.
-    pub identity: ChannelIdentity,
+    /// The identity it was found by; `None` for a contact that owns no
+    /// identity (one opened by the public form).
+    pub identity: Option<ChannelIdentity>,
+    /// The email address a public form gave, never proven: kept on the
+    /// contact for the agent and for merge suggestions, never looked up as
+    /// an identity.
+    pub unverified_email: Option<String>,
     /// Creation time.
     pub at: DateTime<Utc>,
 }
@@ -368,6 +373,45 @@ pub enum Direction {
     Outbound,
 }
 
+/// Most messages in one page of a thread.
+pub const MAX_MESSAGE_PAGE: u32 = 500;
+
+/// Where a page of a thread's messages ends: the oldest message shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageCursor {
+    /// Its time.
+    pub at: DateTime<Utc>,
+    /// Its id.
+    pub id: String,
+}
+
+impl MessageCursor {
+    /// `MICROS~ID`, for a URL.
+    pub fn encode(&self) -> String {
+        format!("{}~{}", self.at.timestamp_micros(), self.id)
+    }
+
+    /// Reads [`MessageCursor::encode`]'s text; `None` when malformed.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (micros, id) = text.split_once('~')?;
+        let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        MessageId::parse(id).ok()?;
+        Some(Self {
+            at,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// A page of a thread's messages.
+#[derive(Debug, Clone)]
+pub struct MessagePage {
+    /// Oldest first.
+    pub messages: Vec<MessageRecord>,
+    /// The cursor for the page of older messages, when there are some.
+    pub older: Option<MessageCursor>,
+}
+
 /// A stored message as agents see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageRecord {
@@ -575,6 +619,16 @@ pub trait Store: workspace::Workspace + contacts::Contacts + Send + Sync + 'stat
     /// A thread's messages in order, with attachments and classifications.
     async fn list_messages(&self, thread: ThreadId) -> Result<Vec<MessageRecord>, StoreError>;
 
+    /// One page of a thread's messages: the newest `limit` (at most
+    /// [`MAX_MESSAGE_PAGE`]) before `before`, oldest first, with the cursor
+    /// of the page before it when there is one.
+    async fn list_messages_page(
+        &self,
+        thread: ThreadId,
+        before: Option<&MessageCursor>,
+        limit: u32,
+    ) -> Result<MessagePage, StoreError>;
+
     /// Claims up to `limit` classification jobs under a lease.
     async fn claim_classify_jobs(
         &self,
@@ -647,13 +701,17 @@ pub trait Store: workspace::Workspace + contacts::Contacts + Send + Sync + 'stat
     /// How many rows are in each state, for health and metrics.
     async fn count_outbox_by_state(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
 
-    /// Stores a verified webhook body before it is answered.
+    /// Stores a verified webhook body before it is answered, once: a body
+    /// already stored (a provider's replay) returns the stored body's id.
     async fn save_webhook(
         &self,
         source: &str,
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<String, StoreError>;
+
+    /// Deletes the webhook bodies processed before `before`; how many.
+    async fn purge_processed_webhooks(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Claims unprocessed webhook bodies under a lease, oldest first.
     async fn claim_webhooks(
@@ -855,6 +913,17 @@ pub trait StoreTx: contacts::ContactsTx + Send {
 
     /// Sets a raw email aside (idempotent on its mailbox position).
     async fn quarantine_mail(&mut self, mail: &NewQuarantinedMail<'_>) -> Result<(), StoreError>;
+
+    /// Serialises this transaction with every other one that calls it with
+    /// the same `key`, until commit (PostgreSQL: a transaction advisory
+    /// lock; SQLite has one writer, so write transactions never overlap).
+    async fn serialize_on(&mut self, key: &str) -> Result<(), StoreError>;
+
+    /// How many acknowledgements were queued since `since`, every recipient.
+    async fn count_all_acknowledgements_since(
+        &mut self,
+        since: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// How many acknowledgements were queued for `recipient` since `since`.
     async fn count_acknowledgements_since(

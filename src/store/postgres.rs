@@ -19,6 +19,9 @@ const ENGINE: Engine = Engine::Postgres;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A transaction-scoped advisory lock on the key's hash, released at commit.
+const SERIALIZE_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+
 const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox
      SET state = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
      WHERE id = (

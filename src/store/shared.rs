@@ -4,7 +4,7 @@
 //! instantiated for each backend by [`impl_shared_store!`]. What differs
 //! (pools, migrations, how a queue row is claimed) stays in `sqlite.rs` and
 //! `postgres.rs`, which must define `ENGINE`, `MIGRATOR`, `CLAIM_OUTBOX_SQL`,
-//! `CLAIM_CLASSIFY_SQL`, `CLAIM_WEBHOOKS_SQL` and the `writer()`/`reader()`
+//! `CLAIM_CLASSIFY_SQL`, `CLAIM_WEBHOOKS_SQL`, `SERIALIZE_SQL` and the `writer()`/`reader()`
 //! pools used below.
 
 use models::{Channel, ChannelIdentity};
@@ -26,6 +26,74 @@ pub(super) fn identity_parts(identity: &ChannelIdentity) -> (&'static str, Strin
 /// Instantiates `Store` for `$store` and `StoreTx` for `$tx` over `$db`.
 macro_rules! impl_shared_store {
     ($store:ident, $tx:ident, $db:ty) => {
+        impl $store {
+            /// Turns message rows into records with their attachments and
+            /// classifications, read for the thread (between the `range`
+            /// dates when given, so one page costs one page).
+            async fn with_details(
+                &self,
+                thread: models::ThreadId,
+                rows: Vec<$crate::store::rows::MessageRow>,
+                range: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+            ) -> Result<Vec<$crate::store::MessageRecord>, StoreError> {
+                let mut messages = rows
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<Result<Vec<$crate::store::MessageRecord>, _>>()?;
+                if messages.is_empty() {
+                    return Ok(messages);
+                }
+                // Without a range, the years 1 to 9999: both engines store them.
+                let (from, to) = range.unwrap_or((
+                    chrono::DateTime::<chrono::Utc>::from_timestamp(-62_135_596_800, 0)
+                        .unwrap_or_default(),
+                    chrono::DateTime::<chrono::Utc>::from_timestamp(253_402_300_799, 0)
+                        .unwrap_or_default(),
+                ));
+                let attachments: Vec<$crate::store::rows::AttachmentRow> = sqlx::query_as(
+                    "SELECT a.message_id, a.filename, a.content_type, a.size_bytes, a.sha256,
+                            a.state, a.url, a.refused_reason
+                     FROM attachments a JOIN messages m ON m.id = a.message_id
+                     WHERE m.thread_id = $1 AND m.received_at >= $2 AND m.received_at <= $3
+                     ORDER BY a.created_at, a.id",
+                )
+                .bind(thread.to_string())
+                .bind(from)
+                .bind(to)
+                .fetch_all(self.reader())
+                .await?;
+                let classifications: Vec<$crate::store::rows::ClassificationRow> = sqlx::query_as(
+                    "SELECT c.message_id, c.topic, c.topic_score, c.topic_abstain, c.abuse_verdict,
+                            c.abuse_kind, c.abuse_score, c.reasons, c.model_version
+                     FROM classifications c JOIN messages m ON m.id = c.message_id
+                     WHERE m.thread_id = $1 AND m.received_at >= $2 AND m.received_at <= $3",
+                )
+                .bind(thread.to_string())
+                .bind(from)
+                .bind(to)
+                .fetch_all(self.reader())
+                .await?;
+                let index: std::collections::HashMap<String, usize> = messages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (m.id.to_string(), i))
+                    .collect();
+                for row in attachments {
+                    let (message_id, attachment) = row.into_attachment()?;
+                    if let Some(&i) = index.get(&message_id) {
+                        messages[i].attachments.push(attachment);
+                    }
+                }
+                for row in classifications {
+                    let (message_id, classification) = row.into_classification()?;
+                    if let Some(&i) = index.get(&message_id) {
+                        messages[i].classification = Some(classification);
+                    }
+                }
+                Ok(messages)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::StoreTx for $tx {
             async fn claim_idempotency_key(
@@ -112,8 +180,8 @@ macro_rules! impl_shared_store {
                 contact: &$crate::store::NewContact,
             ) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO contacts (id, display_name, language, phone, created_at, updated_at, name_key)
-                     VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                    "INSERT INTO contacts (id, display_name, language, phone, created_at, updated_at, name_key, unverified_email)
+                     VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
                 )
                 .bind(contact.id.to_string())
                 .bind(contact.display_name.as_deref())
@@ -121,9 +189,13 @@ macro_rules! impl_shared_store {
                 .bind(contact.phone.as_ref().map(|p| p.as_ref().to_owned()))
                 .bind(contact.at)
                 .bind(contact.display_name.as_deref().and_then(models::name::name_key))
+                .bind(contact.unverified_email.as_deref())
                 .execute(&mut *self.tx)
                 .await?;
-                let (kind, key) = $crate::store::shared::identity_parts(&contact.identity);
+                let Some(identity) = &contact.identity else {
+                    return Ok(());
+                };
+                let (kind, key) = $crate::store::shared::identity_parts(identity);
                 sqlx::query(
                     "INSERT INTO contact_identities (kind, key, contact_id, created_at)
                      VALUES ($1, $2, $3, $4)",
@@ -491,6 +563,26 @@ macro_rules! impl_shared_store {
                 .execute(&mut *self.tx)
                 .await?;
                 Ok(())
+            }
+
+            async fn serialize_on(&mut self, key: &str) -> Result<(), StoreError> {
+                if let Some(sql) = SERIALIZE_SQL {
+                    sqlx::query(sql).bind(key).execute(&mut *self.tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn count_all_acknowledgements_since(
+                &mut self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM outbox WHERE kind = 'acknowledgement' AND created_at >= $1",
+                )
+                .bind(since)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
             }
 
             async fn count_acknowledgements_since(
@@ -921,42 +1013,56 @@ macro_rules! impl_shared_store {
                 .bind(thread.to_string())
                 .fetch_all(self.reader())
                 .await?;
-                let mut messages = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<Result<Vec<$crate::store::MessageRecord>, _>>()?;
-                let attachments: Vec<$crate::store::rows::AttachmentRow> = sqlx::query_as(
-                    "SELECT a.message_id, a.filename, a.content_type, a.size_bytes, a.sha256,
-                            a.state, a.url, a.refused_reason
-                     FROM attachments a JOIN messages m ON m.id = a.message_id
-                     WHERE m.thread_id = $1
-                     ORDER BY a.created_at, a.id",
-                )
-                .bind(thread.to_string())
-                .fetch_all(self.reader())
-                .await?;
-                for row in attachments {
-                    let (message_id, attachment) = row.into_attachment()?;
-                    if let Some(m) = messages.iter_mut().find(|m| m.id.to_string() == message_id) {
-                        m.attachments.push(attachment);
-                    }
-                }
-                let classifications: Vec<$crate::store::rows::ClassificationRow> = sqlx::query_as(
-                    "SELECT c.message_id, c.topic, c.topic_score, c.topic_abstain, c.abuse_verdict,
-                            c.abuse_kind, c.abuse_score, c.reasons, c.model_version
-                     FROM classifications c JOIN messages m ON m.id = c.message_id
-                     WHERE m.thread_id = $1",
-                )
-                .bind(thread.to_string())
-                .fetch_all(self.reader())
-                .await?;
-                for row in classifications {
-                    let (message_id, classification) = row.into_classification()?;
-                    if let Some(m) = messages.iter_mut().find(|m| m.id.to_string() == message_id) {
-                        m.classification = Some(classification);
-                    }
-                }
-                Ok(messages)
+                self.with_details(thread, rows, None).await
+            }
+
+            async fn list_messages_page(
+                &self,
+                thread: models::ThreadId,
+                before: Option<&$crate::store::MessageCursor>,
+                limit: u32,
+            ) -> Result<$crate::store::MessagePage, StoreError> {
+                const COLUMNS: &str = "id, thread_id, direction, channel, kind, sender_name, subject,
+                            body_text, new_text, language, received_at, deleted_at";
+                let limit = limit.clamp(1, $crate::store::MAX_MESSAGE_PAGE);
+                let mut rows: Vec<$crate::store::rows::MessageRow> = match before {
+                    None => sqlx::query_as(&format!(
+                        "SELECT {COLUMNS} FROM messages WHERE thread_id = $1
+                         ORDER BY received_at DESC, id DESC LIMIT $2"
+                    ))
+                    .bind(thread.to_string())
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(self.reader())
+                    .await?,
+                    Some(cursor) => sqlx::query_as(&format!(
+                        "SELECT {COLUMNS} FROM messages
+                         WHERE thread_id = $1 AND (received_at < $2 OR (received_at = $2 AND id < $3))
+                         ORDER BY received_at DESC, id DESC LIMIT $4"
+                    ))
+                    .bind(thread.to_string())
+                    .bind(cursor.at)
+                    .bind(&cursor.id)
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(self.reader())
+                    .await?,
+                };
+                let more = rows.len() > limit as usize;
+                rows.truncate(limit as usize);
+                rows.reverse();
+                let older = if more {
+                    rows.first().map(|r| $crate::store::MessageCursor {
+                        at: r.received_at,
+                        id: r.id.clone(),
+                    })
+                } else {
+                    None
+                };
+                let range = match (rows.first(), rows.last()) {
+                    (Some(first), Some(last)) => Some((first.received_at, last.received_at)),
+                    _ => None,
+                };
+                let messages = self.with_details(thread, rows, range).await?;
+                Ok($crate::store::MessagePage { messages, older })
             }
 
             async fn claim_classify_jobs(
@@ -1269,17 +1375,47 @@ macro_rules! impl_shared_store {
                 body: &[u8],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> Result<String, StoreError> {
+                use sha2::Digest as _;
                 let id = uuid::Uuid::now_v7().to_string();
-                sqlx::query(
-                    "INSERT INTO webhook_events (id, source, body, received_at) VALUES ($1, $2, $3, $4)",
+                let digest = hex::encode(sha2::Sha256::digest(body));
+                let stored: Option<(String,)> = sqlx::query_as(
+                    "INSERT INTO webhook_events (id, source, body, received_at, body_sha256)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (source, body_sha256) DO NOTHING
+                     RETURNING id",
                 )
                 .bind(&id)
                 .bind(source)
                 .bind(body)
                 .bind(now)
+                .bind(&digest)
+                .fetch_optional(self.writer())
+                .await?;
+                if let Some((id,)) = stored {
+                    return Ok(id);
+                }
+                // A replay of a body already stored: the stored one stands.
+                let (existing,): (String,) = sqlx::query_as(
+                    "SELECT id FROM webhook_events WHERE source = $1 AND body_sha256 = $2",
+                )
+                .bind(source)
+                .bind(&digest)
+                .fetch_one(self.writer())
+                .await?;
+                Ok(existing)
+            }
+
+            async fn purge_processed_webhooks(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND processed_at < $1",
+                )
+                .bind(before)
                 .execute(self.writer())
                 .await?;
-                Ok(id)
+                Ok(done.rows_affected())
             }
 
             async fn claim_webhooks(

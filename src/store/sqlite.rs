@@ -46,6 +46,10 @@ const CLAIM_CLASSIFY_SQL: &str = "UPDATE classify_jobs
 
 /// How long a connection waits on a lock held by another process (for
 /// example `inbox migrate` running beside a server) before giving up.
+/// No statement: the writer pool has one connection, so write
+/// transactions never overlap.
+const SERIALIZE_SQL: Option<&str> = None;
+
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
@@ -90,7 +94,8 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .create_if_missing(options.create_if_missing);
         if options.create_if_missing {
-            if let Some(parent) = Path::new(base.get_filename()).parent() {
+            let file = Path::new(base.get_filename());
+            if let Some(parent) = file.parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).map_err(|e| {
                         StoreError::Unavailable(
@@ -99,6 +104,7 @@ impl SqliteStore {
                     })?;
                 }
             }
+            create_private(file)?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -196,6 +202,26 @@ impl MailboxLock for SqliteMailboxLease {
         if let Err(error) = result {
             tracing::warn!(mailbox = %self.mailbox, %error, "Failed to release the mailbox lease; it will expire");
         }
+    }
+}
+
+/// Creates the database file readable by its owner only (0600) when it
+/// does not exist yet; SQLite gives its WAL and shared-memory files the
+/// database file's mode.
+fn create_private(file: &Path) -> Result<(), StoreError> {
+    if file.as_os_str().is_empty() || file == Path::new(":memory:") || file.exists() {
+        return Ok(());
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(
+            anyhow::Error::new(e).context("Failed to create the SQLite database file"),
+        )),
     }
 }
 

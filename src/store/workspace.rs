@@ -339,14 +339,21 @@ pub trait Workspace: Send + Sync {
         email: &str,
     ) -> Result<Option<(User, String, Option<DateTime<Utc>>)>, StoreError>;
 
-    /// Counts a failed login; after `max_failures` in a row the account is
-    /// locked until `lock_until`.
-    async fn record_login_failure(
+    /// Claims one sign-in attempt on an account, in one statement so that
+    /// concurrent attempts cannot pass the lock together: `false` when the
+    /// account is locked (nothing is counted). Otherwise the attempt counts
+    /// as a failure until a session is opened (which forgets failures);
+    /// failures older than `forget_before`, or from before a lock that has
+    /// expired, no longer count; the `max_failures`-th locks the account
+    /// until `lock_until`.
+    async fn claim_login_attempt(
         &self,
         user_id: &str,
+        now: DateTime<Utc>,
         max_failures: u32,
         lock_until: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Opens a session (stores the token's hash) and forgets past failures.
     async fn create_session(
@@ -672,23 +679,39 @@ macro_rules! impl_workspace {
                 .transpose()
             }
 
-            async fn record_login_failure(
+            async fn claim_login_attempt(
                 &self,
                 user_id: &str,
+                now: chrono::DateTime<chrono::Utc>,
                 max_failures: u32,
                 lock_until: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE users SET failed_logins = failed_logins + 1,
-                         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
-                     WHERE id = $1",
+                forget_before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool, StoreError> {
+                // `fresh`: the earlier failures no longer count.
+                let claimed: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE users SET
+                         failed_logins = CASE
+                             WHEN locked_until IS NOT NULL OR last_failed_login_at IS NULL
+                                  OR last_failed_login_at < $5 THEN 1
+                             ELSE failed_logins + 1 END,
+                         locked_until = CASE
+                             WHEN (CASE
+                                       WHEN locked_until IS NOT NULL OR last_failed_login_at IS NULL
+                                            OR last_failed_login_at < $5 THEN 1
+                                       ELSE failed_logins + 1 END) >= $3 THEN $4
+                             ELSE NULL END,
+                         last_failed_login_at = $2
+                     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+                     RETURNING failed_logins",
                 )
                 .bind(user_id)
+                .bind(now)
                 .bind(i64::from(max_failures))
                 .bind(lock_until)
-                .execute(self.writer())
+                .bind(forget_before)
+                .fetch_optional(self.writer())
                 .await?;
-                Ok(())
+                Ok(claimed.is_some())
             }
 
             async fn create_session(
@@ -711,7 +734,7 @@ macro_rules! impl_workspace {
                 .bind(expires_at)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_failed_login_at = NULL WHERE id = $1")
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;

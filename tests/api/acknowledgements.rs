@@ -56,9 +56,11 @@ async fn french_inside_opening_hours(engine: Engine) {
         ack.recipient.email().unwrap().as_ref(),
         "rejean@example.net"
     );
+    // The form's address is not verified: the subject the visitor typed is
+    // not repeated to it.
     assert_eq!(
         ack.subject.as_deref(),
-        Some("[SJ-2026-000001] Re: Collecte non effectuée")
+        Some("[SJ-2026-000001] Accusé de réception de votre demande à la Ville de Sainte-Julie")
     );
     for expected in [
         "Bonjour Réjean Bouchard,",
@@ -90,7 +92,7 @@ async fn english_inside_opening_hours(engine: Engine) {
     // Assert
     assert_eq!(
         ack.subject.as_deref(),
-        Some("[SJ-2026-000001] Re: Collecte non effectuée")
+        Some("[SJ-2026-000001] We received your request to the Ville de Sainte-Julie")
     );
     assert!(
         ack.text.contains("Its reference number is SJ-2026-000001"),

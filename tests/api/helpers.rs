@@ -170,6 +170,7 @@ pub struct TestApp {
     /// The mailbox readers, when the email channel is configured.
     pub mailboxes: Vec<inbox::ingest::email::MailboxWorker>,
     server: tokio::task::JoinHandle<()>,
+    sign_in: Arc<inbox::http::sign_in::SignInGuard>,
     /// Keeps the database alive as long as the app.
     pub db: Arc<TestDb>,
 }
@@ -223,6 +224,7 @@ pub async fn spawn_app_with(engine: Engine, options: AppOptions) -> TestApp {
     let ingestor = app.state().ingestor.clone();
     let webhooks = app.webhook_worker();
     let mailboxes = app.mailbox_workers();
+    let sign_in = Arc::clone(&app.state().sign_in);
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped(std::future::pending()).await;
     });
@@ -240,6 +242,7 @@ pub async fn spawn_app_with(engine: Engine, options: AppOptions) -> TestApp {
         webhooks,
         mailboxes,
         server,
+        sign_in,
         db,
     }
 }
@@ -383,6 +386,91 @@ impl TestApp {
             .expect("this app has a fixed clock")
             .set(now);
     }
+}
+
+impl TestApp {
+    /// Password hashes the staff sign-in has computed: in all, and against
+    /// an account's own hash.
+    pub fn sign_in_checks(&self) -> (u64, u64) {
+        (
+            self.sign_in.password_checks(),
+            self.sign_in.account_checks(),
+        )
+    }
+}
+
+/// Signs in on the staff workspace as a browser does: the sign-in page
+/// first (its CSRF token and cookie), then the form.
+pub async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    let page = app
+        .client
+        .get(format!("{}/agent/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("inbox_login="))
+        .expect("the sign-in page sets its token cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let at = html
+        .find("name=\"login_csrf\" value=\"")
+        .expect("a sign-in token field")
+        + 25;
+    let token = html[at..at + 64].to_owned();
+    app.client
+        .post(format!("{}/agent/login", app.address))
+        .header("cookie", cookie)
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("login_csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie a successful sign-in set.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("inbox_session="))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// A staff page with a session cookie: its status and HTML.
+pub async fn staff_page(app: &TestApp, cookie: &str, path: &str) -> (reqwest::StatusCode, String) {
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+/// The CSRF token of a staff page's forms.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..at + 64].to_owned()
 }
 
 /// A valid JSON form body.

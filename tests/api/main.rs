@@ -20,6 +20,7 @@ mod health;
 mod meta;
 mod outbox;
 mod search;
+mod security;
 mod staff;
 mod store_contract;
 mod threading;

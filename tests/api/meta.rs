@@ -472,3 +472,101 @@ both_engines!(
     with_fetch_attachments_on_an_image_is_downloaded_and_stored_with_its_hash,
     attachments_are_kept
 );
+
+async fn attachment_caps(engine: Engine) {
+    // Arrange: seven images and a shared link, all on the stand-in.
+    let (app, graph) = meta_app_with(engine, true).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![0xFF; 64], "image/jpeg"))
+        .mount(&graph)
+        .await;
+    let mut attachments: Vec<serde_json::Value> = (0..7)
+        .map(|i| serde_json::json!({"type": "image", "payload": {"url": format!("{}/cdn/{i}.jpg", graph.uri())}}))
+        .collect();
+    attachments.push(serde_json::json!({"type": "fallback", "payload": {"url": format!("{}/shared-link", graph.uri())}}));
+    let body = serde_json::to_vec(&serde_json::json!({"object": "page", "entry": [{"id": PAGE, "time": 1_768_311_891_412_i64, "messaging": [{
+        "sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": 1_768_311_891_108_i64,
+        "message": {"mid": "m_seven_photos", "attachments": attachments}}]}]}))
+    .unwrap();
+
+    // Act
+    let response = post_webhook(&app, body.clone(), Some(sign(&body))).await;
+    app.run_webhooks().await;
+
+    // Assert: five downloaded (the per-message cap), the rest and the
+    // citizen's shared link kept as links; the link was never fetched.
+    assert_eq!(response.status(), 200);
+    let requested: Vec<String> = graph
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        requested.iter().filter(|p| p.starts_with("/cdn/")).count(),
+        5,
+        "{requested:?}"
+    );
+    assert!(
+        !requested.iter().any(|p| p == "/shared-link"),
+        "{requested:?}"
+    );
+    let (_, thread) = app
+        .store
+        .find_inbound(
+            Channel::Messenger,
+            &models::ExternalMessageId::parse("m_seven_photos").unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the message is stored");
+    let messages = app.store.list_messages(thread.id).await.unwrap();
+    assert_eq!(messages[0].attachments.len(), 8);
+    assert_eq!(
+        messages[0]
+            .attachments
+            .iter()
+            .filter(|a| a.sha256.is_some())
+            .count(),
+        5
+    );
+}
+both_engines!(
+    at_most_five_attachments_are_downloaded_per_message_and_shared_links_never,
+    attachment_caps
+);
+
+async fn webhook_bodies_kept_once(engine: Engine) {
+    // Arrange
+    let (app, _graph) = meta_app(engine).await;
+    let body = fixture("messenger-text.json");
+    let signature = signatures()["x_hub_signature_256"]["messenger-text.json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Act: Meta delivers the same signed body three times before it is
+    // processed.
+    for _ in 0..3 {
+        assert_eq!(
+            post_webhook(&app, body.clone(), Some(signature.clone()))
+                .await
+                .status(),
+            200
+        );
+    }
+    // Assert: one stored body, processed once.
+    assert_eq!(app.run_webhooks().await, 1);
+
+    // Act: past the keeping time, the processed body is deleted; the
+    // same body arriving again is stored anew (and changes nothing).
+    let later = app.clock.as_ref().unwrap().now() + chrono::Duration::days(15);
+    app.set_now(later);
+    assert_eq!(app.run_webhooks().await, 0, "the idle step purges");
+    post_webhook(&app, body, Some(signature)).await;
+    assert_eq!(app.run_webhooks().await, 1, "the old copy was deleted");
+}
+both_engines!(
+    a_replayed_webhook_body_is_stored_once_and_processed_bodies_are_deleted_after_their_days,
+    webhook_bodies_kept_once
+);

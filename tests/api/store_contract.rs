@@ -31,9 +31,10 @@ async fn new_thread(store: &Arc<dyn Store>, email: &str) -> (ContactId, ThreadId
         display_name: Some("Test".into()),
         language: Language::Fr,
         phone: None,
-        identity: ChannelIdentity::Email {
+        identity: Some(ChannelIdentity::Email {
             address: EmailAddress::parse(email).unwrap(),
-        },
+        }),
+        unverified_email: None,
         at: t0(),
     };
     tx.create_contact(&contact).await.unwrap();
@@ -236,9 +237,10 @@ async fn contacts_and_threads(engine: Engine) {
             display_name: None,
             language: Language::En,
             phone: None,
-            identity: ChannelIdentity::Email {
+            identity: Some(ChannelIdentity::Email {
                 address: EmailAddress::parse("a@example.net").unwrap(),
-            },
+            }),
+            unverified_email: None,
             at: t0(),
         })
         .await;

@@ -6,6 +6,7 @@
 //! Graph API calls (never in a URL, so never in an error text or a log) and
 //! are never sent to CDN hosts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,6 +16,7 @@ use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::config::{parse_graph_api_base, MetaSettings, MetaSettingsError};
+use super::guard::{LinkPolicy, PublicResolver};
 use super::outbound::{
     check_text, classify_error, messaging_type_for, outbox_metadata, parse_retry_after,
     GraphErrorEnvelope, SendRequest, SendResponse,
@@ -47,9 +49,9 @@ pub struct MetaClient {
     http: reqwest::Client,
     /// `{graph_api_base}/{graph_api_version}/`.
     versioned_base: Url,
-    /// Scheme, host and port of `graph_api_base`: attachment links there may
-    /// be plain `http` (a local stand-in server).
-    api_origin: reqwest::Url,
+    /// Where attachments may be fetched from (Meta's CDN over https, and the
+    /// configured Graph API origin as written).
+    links: Arc<LinkPolicy>,
     pages: Vec<PageCredentials>,
 }
 
@@ -103,10 +105,12 @@ impl MetaClient {
             .join(&format!("{}/", settings.graph_api_version))
             .map_err(|e| single(format!("graph_api_version cannot extend the base URL: {e}")))?;
         let timeout = Duration::from_secs(settings.request_timeout_secs);
+        let links = Arc::new(LinkPolicy::new(&settings.attachment_hosts, base));
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .redirect(Arc::clone(&links).redirect_policy(MAX_REDIRECTS))
+            .dns_resolver(Arc::new(PublicResolver::new(links.api_host())))
             .user_agent(concat!("sainte-julie-inbox/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| single(format!("the HTTP client cannot be built: {e}")))?;
@@ -122,7 +126,7 @@ impl MetaClient {
         Ok(Self {
             http,
             versioned_base,
-            api_origin: base,
+            links,
             pages,
         })
     }
@@ -205,8 +209,10 @@ impl MetaClient {
     /// Downloads an attachment from its (expiring) CDN link, at most
     /// `max_bytes`, within the client's timeout. No token is sent.
     ///
-    /// Links must be `https`, except on the Graph API base's own origin
-    /// (which is a local stand-in server in tests).
+    /// Links must be `https` to a host of `attachment_hosts` (Meta's CDN),
+    /// resolving to public addresses only, and so must every redirect hop;
+    /// the Graph API base's own origin is trusted as configured (a local
+    /// stand-in server in tests).
     ///
     /// # Errors
     /// - [`ConnectorError::Permanent`] for a link that is not allowed, an
@@ -224,13 +230,14 @@ impl MetaClient {
         let url = Url::parse(url).map_err(|_| {
             ConnectorError::Permanent("the attachment link is not a URL".to_owned())
         })?;
-        let allowed = url.scheme() == "https" || url.origin() == self.api_origin.origin();
-        if !allowed {
-            return Err(ConnectorError::Permanent(
-                "the attachment link is not https".to_owned(),
-            ));
-        }
-        let response = self.http.get(url).send().await.map_err(network_error)?;
+        self.links.check(&url).map_err(ConnectorError::Permanent)?;
+        let response = self.http.get(url).send().await.map_err(|error| {
+            if error.is_redirect() {
+                ConnectorError::Permanent(format!("attachment download: {}", error.without_url()))
+            } else {
+                network_error(error)
+            }
+        })?;
         let status = response.status();
         if !status.is_success() {
             return Err(match status {

@@ -15,6 +15,9 @@
 //! graph_api_version = "v21.0"
 //! request_timeout_secs = 10
 //! fetch_attachments = false
+//! attachment_hosts = ["fbcdn.net", "fbsbx.com", "cdninstagram.com"]
+//! max_attachments_per_message = 5
+//! max_attachment_bytes_per_message = 26214400
 //!
 //! [[connectors.meta.pages]]
 //! id = "104827364519203"                 # the Facebook Page
@@ -71,6 +74,16 @@ pub struct MetaSettings {
     /// keeping only the link.
     #[serde(default)]
     pub fetch_attachments: bool,
+    /// Host names attachments may be downloaded from: a link's host must be
+    /// one of these or end with `.` and one of these. Meta's CDN by default.
+    #[serde(default = "default_attachment_hosts")]
+    pub attachment_hosts: Vec<String>,
+    /// Most attachments downloaded for one message; the others keep their link.
+    #[serde(default = "default_max_attachments_per_message")]
+    pub max_attachments_per_message: usize,
+    /// Most bytes downloaded for one message, all its attachments together.
+    #[serde(default = "default_max_attachment_bytes_per_message")]
+    pub max_attachment_bytes_per_message: u64,
     /// The Facebook Pages this gateway answers for.
     #[serde(default)]
     pub pages: Vec<PageSettings>,
@@ -116,6 +129,21 @@ fn default_graph_api_base() -> String {
 
 fn default_graph_api_version() -> String {
     DEFAULT_GRAPH_API_VERSION.to_owned()
+}
+
+/// Meta's CDN domains, where Messenger and Instagram attachment links point.
+pub const DEFAULT_ATTACHMENT_HOSTS: [&str; 3] = ["fbcdn.net", "fbsbx.com", "cdninstagram.com"];
+
+fn default_attachment_hosts() -> Vec<String> {
+    DEFAULT_ATTACHMENT_HOSTS.map(str::to_owned).to_vec()
+}
+
+fn default_max_attachments_per_message() -> usize {
+    5
+}
+
+fn default_max_attachment_bytes_per_message() -> u64 {
+    25 * 1024 * 1024
 }
 
 fn default_request_timeout_secs() -> u64 {
@@ -172,6 +200,30 @@ impl MetaSettings {
                     ));
                 }
             }
+        }
+        for host in &self.attachment_hosts {
+            let valid = !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                && !host.starts_with('.')
+                && !host.ends_with('.');
+            if !valid {
+                problems.push(format!(
+                    "attachment_hosts: {host:?} is not a host name (write `fbcdn.net`, without a scheme or a dot in front)"
+                ));
+            }
+        }
+        if self.max_attachments_per_message > 20 {
+            problems.push("max_attachments_per_message must be at most 20".to_owned());
+        }
+        if self.max_attachment_bytes_per_message == 0
+            || self.max_attachment_bytes_per_message > 100 * 1024 * 1024
+        {
+            problems.push(
+                "max_attachment_bytes_per_message must be between 1 and 104857600".to_owned(),
+            );
         }
         if problems.is_empty() {
             Ok(())

@@ -17,6 +17,7 @@
 
 mod client;
 mod config;
+mod guard;
 mod inbound;
 mod outbound;
 mod webhook;
@@ -29,6 +30,7 @@ pub use config::{
     MetaSettings, MetaSettingsError, PageSettings, DEFAULT_GRAPH_API_BASE,
     DEFAULT_GRAPH_API_VERSION, DEFAULT_REQUEST_TIMEOUT_SECS, MAX_REQUEST_TIMEOUT_SECS,
 };
+pub use guard::{is_public, LinkPolicy};
 pub use inbound::{IgnoreReason, MetaEvent, MetaMessage, StoryRef, WebhookBatch, WebhookObject};
 pub use outbound::{
     check_text, messaging_type_for, outbox_metadata, parse_outbox_metadata, MessagingType,
