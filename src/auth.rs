@@ -8,15 +8,11 @@
 //! made (a supervisor's token for an integration that only triages acts as
 //! an agent), and a read-only token may only `GET`.
 
-use std::fmt;
-use std::str::FromStr;
-
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -27,75 +23,20 @@ pub const TOKEN_PREFIX: &str = "sjt_";
 /// Shortest password accepted for a staff account.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// What a staff member may do. Each role can do everything the one before
-/// it can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Triages threads: reads, replies, notes, assigns, transfers, sets status.
-    Agent,
-    /// Also decides on flagged messages and reads the audit log.
-    Supervisor,
-    /// Also manages accounts.
-    Admin,
-}
+pub use models::staff::{Role, User};
 
-impl Role {
-    /// The stored and displayed slug.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "agent" => Ok(Role::Agent),
-            "supervisor" => Ok(Role::Supervisor),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "unknown role {other:?} (expected agent, supervisor or admin)"
-            )),
-        }
-    }
-}
-
-/// A signed-in staff member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    /// Their id.
-    pub id: String,
-    /// Their work email, the login.
-    pub email: String,
-    /// Their name as shown to colleagues.
-    pub display_name: Option<String>,
-    /// What they may do.
-    pub role: Role,
-}
-
-impl User {
-    /// The actor written in the audit log.
-    pub fn actor(&self) -> String {
-        format!("user:{}", self.id)
-    }
-
+/// The HTTP side of a user's role.
+pub trait RequireRole {
     /// `Ok` when the user's role is at least `role`, else 403.
     ///
     /// # Errors
     /// [`ApiError::Forbidden`].
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role >= role {
+    fn require(&self, role: Role) -> Result<(), ApiError>;
+}
+
+impl RequireRole for User {
+    fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.can(role) {
             Ok(())
         } else {
             Err(ApiError::Forbidden)

@@ -11,7 +11,7 @@ use models::{Channel, ContactId, ThreadId};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::{Role, User};
+use crate::auth::{RequireRole, Role, User};
 use crate::error::{ApiError, FieldProblem};
 use crate::state::AppState;
 use crate::store::contacts::ContactChanges;

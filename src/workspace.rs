@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use models::{AbuseKind, Channel, MessageId, OutboundKind, ThreadId, ThreadStatus};
 use serde_json::json;
 
-use crate::auth::{Role, User};
+use crate::auth::{RequireRole, Role, User};
 use crate::error::{ApiError, FieldProblem};
 use crate::state::AppState;
 use crate::store::workspace::NoteKind;

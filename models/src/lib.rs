@@ -15,6 +15,7 @@ pub mod message;
 pub mod name;
 pub mod outbound;
 pub mod reference;
+pub mod staff;
 pub mod thread;
 
 pub use address::{EmailAddress, EmailAddressError, PhoneNumber, PhoneNumberError};

@@ -19,7 +19,7 @@ use models::{AbuseKind, Channel, MessageId, ThreadId, ThreadStatus};
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::auth::{token_hash, Role, User};
+use crate::auth::{token_hash, RequireRole, Role, User};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::workspace::{InboxOrder, ThreadQuery};

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::json_body;
-use crate::auth::{Role, User};
+use crate::auth::{RequireRole, Role, User};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::workspace::{InboxCursor, InboxOrder, ThreadQuery};

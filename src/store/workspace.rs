@@ -14,7 +14,7 @@ use models::{Channel, ThreadId, ThreadStatus, Topic};
 use serde::Serialize;
 
 use super::StoreError;
-use crate::auth::{Role, User};
+use models::staff::{Role, User};
 
 /// How the inbox search chooses its plan. A word with fewer matching
 /// messages than `common_matches` collects every match, then cuts the page;
@@ -611,7 +611,7 @@ macro_rules! impl_workspace {
             async fn user_by_email(
                 &self,
                 email: &str,
-            ) -> Result<Option<($crate::auth::User, String)>, StoreError> {
+            ) -> Result<Option<(models::staff::User, String)>, StoreError> {
                 let row: Option<(String, String, Option<String>, String, String)> = sqlx::query_as(
                     "SELECT id, email, display_name, role, password_hash FROM users
                      WHERE email = $1 AND disabled_at IS NULL",
@@ -623,7 +623,7 @@ macro_rules! impl_workspace {
                     let role = role
                         .parse()
                         .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok(($crate::auth::User { id, email, display_name, role }, hash))
+                    Ok((models::staff::User { id, email, display_name, role }, hash))
                 })
                 .transpose()
             }
@@ -643,7 +643,7 @@ macro_rules! impl_workspace {
                     .await?;
                 row.map(|(id, email, display_name, role, scope, read_only)| {
                     let parse = |text: &str| {
-                        text.parse::<$crate::auth::Role>()
+                        text.parse::<models::staff::Role>()
                             .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
                     };
                     let mut role = parse(&role)?;
@@ -651,7 +651,7 @@ macro_rules! impl_workspace {
                         role = role.min(parse(&scope)?);
                     }
                     Ok($crate::store::workspace::TokenUser {
-                        user: $crate::auth::User { id, email, display_name, role },
+                        user: models::staff::User { id, email, display_name, role },
                         read_only,
                     })
                 })
@@ -661,7 +661,7 @@ macro_rules! impl_workspace {
             async fn login_state(
                 &self,
                 email: &str,
-            ) -> Result<Option<($crate::auth::User, String, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
+            ) -> Result<Option<(models::staff::User, String, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
                 let row: Option<(String, String, Option<String>, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
                     sqlx::query_as(
                         "SELECT id, email, display_name, role, password_hash, locked_until FROM users
@@ -674,7 +674,7 @@ macro_rules! impl_workspace {
                     let role = role
                         .parse()
                         .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok(($crate::auth::User { id, email, display_name, role }, hash, locked))
+                    Ok((models::staff::User { id, email, display_name, role }, hash, locked))
                 })
                 .transpose()
             }
@@ -750,7 +750,7 @@ macro_rules! impl_workspace {
                 &self,
                 token_hash: &str,
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<($crate::auth::User, String)>, StoreError> {
+            ) -> Result<Option<(models::staff::User, String)>, StoreError> {
                 let row: Option<(String, String, Option<String>, String, String)> = sqlx::query_as(
                     "SELECT u.id, u.email, u.display_name, u.role, s.csrf
                      FROM sessions s JOIN users u ON u.id = s.user_id
@@ -764,7 +764,7 @@ macro_rules! impl_workspace {
                     let role = role
                         .parse()
                         .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok(($crate::auth::User { id, email, display_name, role }, csrf))
+                    Ok((models::staff::User { id, email, display_name, role }, csrf))
                 })
                 .transpose()
             }
@@ -830,7 +830,7 @@ macro_rules! impl_workspace {
                 rows.into_iter()
                     .map(|(id, label, owner, scope, read_only, created_at, revoked_at)| {
                         let parse = |text: &str| {
-                            text.parse::<$crate::auth::Role>()
+                            text.parse::<models::staff::Role>()
                                 .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
                         };
                         let owner = parse(&owner)?;
