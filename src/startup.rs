@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::http::state::AppState;
 use crate::http::{form_rate_limiter, router};
 use crate::ingest::classify::{ClassifyWorker, ClassifyWorkerParts};
 use crate::ingest::email::{MailboxWorker, MailboxWorkerParts};
@@ -24,7 +25,6 @@ use crate::ingest::webhooks::{WebhookWorker, WebhookWorkerParts};
 use crate::ingest::{Ingestor, IngestorParts};
 use crate::outbox::compose::Composer;
 use crate::outbox::{Backoff, ConnectorRegistry, OutboxWorker, OutboxWorkerParts};
-use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::templates::{OfficeContext, Templates};
 
@@ -214,7 +214,16 @@ impl Application {
             })
             .collect();
         let form = &settings.connectors.webform;
+        let services = crate::services::Services {
+            store: Arc::clone(&store),
+            ingestor: ingestor.clone(),
+            clock: Arc::clone(&clock),
+            settings: Arc::clone(&settings),
+            office: office.clone(),
+            templates: Arc::clone(&templates),
+        };
         let state = AppState {
+            services,
             store,
             ingestor,
             templates,

@@ -17,9 +17,9 @@ use connectors::meta::{
 use connectors::ConnectorError;
 
 use super::api::read_body;
-use crate::error::ApiError;
+use super::error::ApiError;
+use super::state::AppState;
 use crate::ingest::webhooks::META_SOURCE;
-use crate::state::AppState;
 
 /// `GET/POST /webhooks/meta`.
 pub fn router() -> Router<AppState> {
