@@ -769,21 +769,15 @@ impl<T: BackendTx> ContactsTx for T {
         by: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // Stored in text order, so a pair is one row whichever way it was linked.
-        let (a, b) = {
-            let (a, b) = (a.to_string(), b.to_string());
-            if a < b {
-                (a, b)
-            } else {
-                (b, a)
-            }
-        };
+        // Stored in text order, so a pair is one row whichever way it was
+        // linked; a UUID's order is its lower-case hyphenated text's order.
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
         let added = on_engine!(self.conn(), |c| sqlx::query(
             "INSERT INTO thread_links (thread_a, thread_b, linked_by, created_at)
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
-        .bind(&a)
-        .bind(&b)
+        .bind(Text(a))
+        .bind(Text(b))
         .bind(by)
         .bind(at)
         .execute(c)
@@ -801,5 +795,21 @@ mod tests {
     fn like_patterns_match_what_was_typed_literally() {
         assert_eq!(like_escape("50%_a\\b"), "50\\%\\_a\\\\b");
         assert_eq!(like_escape("tremblay"), "tremblay");
+    }
+
+    #[test]
+    fn thread_ids_order_as_their_text_does() {
+        let ids = [
+            "00000000-0000-7000-8000-00000000000a",
+            "00000000-0000-7000-8000-000000000009",
+            "f0000000-0000-7000-8000-000000000000",
+            "10000000-0000-7000-8000-000000000000",
+        ]
+        .map(|text| ThreadId::parse(text).unwrap());
+        for a in ids {
+            for b in ids {
+                assert_eq!(a < b, a.to_string() < b.to_string(), "{a} against {b}");
+            }
+        }
     }
 }
