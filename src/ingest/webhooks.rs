@@ -173,7 +173,7 @@ impl WebhookWorker {
                     let size = fetched.bytes.len() as u64;
                     budget = budget.saturating_sub(size);
                     attachment.size_bytes = Some(size);
-                    attachment.sha256 = Some(format!("{:x}", Sha256::digest(&fetched.bytes)));
+                    attachment.sha256 = Some(hex::encode(Sha256::digest(&fetched.bytes)));
                     attachment.content_type = fetched.content_type;
                     attachment.content = AttachmentContent::Inline {
                         bytes: fetched.bytes,
