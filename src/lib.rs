@@ -16,4 +16,5 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod worker;
 pub mod workspace;

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::{IngestError, Ingestor};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError, StoredWebhook};
+use crate::worker::{Pace, Step, Worker};
 
 /// The source name of Meta webhook bodies.
 pub const META_SOURCE: &str = "meta";
@@ -333,28 +334,28 @@ impl WebhookWorker {
         }
         Ok(())
     }
+}
 
-    /// Runs until cancelled.
-    pub async fn run(self, cancel: CancellationToken) {
-        loop {
-            let outcome = tokio::select! {
-                () = cancel.cancelled() => return,
-                outcome = self.step() => outcome,
-            };
-            let wait = match outcome {
-                Ok(WebhookOutcome::Completed(_)) => continue,
-                Ok(WebhookOutcome::QueueEmpty) => self.idle,
-                Err(error) => {
-                    tracing::warn!(error = %error, cause = ?error, "Webhook step failed");
-                    self.idle
-                }
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = self.wakeup.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+impl Worker for WebhookWorker {
+    type Error = StoreError;
+
+    fn name(&self) -> String {
+        "webhooks".to_owned()
+    }
+
+    fn pace(&self) -> Pace {
+        Pace::polling(self.idle)
+    }
+
+    fn wakeup(&self) -> Option<Arc<Notify>> {
+        Some(Arc::clone(&self.wakeup))
+    }
+
+    async fn step(&self, _cancel: &CancellationToken) -> Result<Step, StoreError> {
+        Ok(match WebhookWorker::step(self).await? {
+            WebhookOutcome::Completed(_) => Step::Worked,
+            WebhookOutcome::QueueEmpty => Step::Idle,
+        })
     }
 }
 
