@@ -27,6 +27,7 @@ use crate::outbox::compose::Composer;
 use crate::outbox::{Backoff, ConnectorRegistry, OutboxWorker, OutboxWorkerParts};
 use crate::store::{self, Store};
 use crate::templates::{OfficeContext, Templates};
+use crate::worker;
 
 /// How often the rate limiter forgets addresses it has not seen lately.
 const LIMITER_PRUNE_INTERVAL: Duration = Duration::from_secs(300);
@@ -313,12 +314,12 @@ impl Application {
                 self.outbox
                     .run_with(self.outbox_senders, cancel.child_token()),
             );
-            workers.spawn(self.classify.run(cancel.child_token()));
+            workers.spawn(worker::run(self.classify, cancel.child_token()));
             if let Some(webhooks) = self.webhooks {
-                workers.spawn(webhooks.run(cancel.child_token()));
+                workers.spawn(worker::run(webhooks, cancel.child_token()));
             }
             for mailbox in self.mailboxes {
-                workers.spawn(mailbox.run(cancel.child_token()));
+                workers.spawn(worker::run(mailbox, cancel.child_token()));
             }
         }
         let limiter = Arc::clone(&self.state.form_limiter);
