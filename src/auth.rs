@@ -1,6 +1,6 @@
-//! Staff accounts: roles, password hashing (argon2id), personal API tokens,
-//! and the request extractor that turns `Authorization: Bearer TOKEN` into
-//! the user making the request.
+//! Staff credentials: password hashing (argon2id) and personal API tokens.
+//! The request extractor that turns `Authorization: Bearer TOKEN` into the
+//! user making the request is `http::auth`.
 //!
 //! A token is 32 random bytes shown once (`sjt_` + 64 hex digits); only its
 //! SHA-256 is stored, so a copy of the database gives no working token. A
@@ -10,13 +10,8 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-
-use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Prefix of personal API tokens, so a leaked one is recognisable in a scan.
 pub const TOKEN_PREFIX: &str = "sjt_";
@@ -24,25 +19,6 @@ pub const TOKEN_PREFIX: &str = "sjt_";
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
 pub use models::staff::{Role, User};
-
-/// The HTTP side of a user's role.
-pub trait RequireRole {
-    /// `Ok` when the user's role is at least `role`, else 403.
-    ///
-    /// # Errors
-    /// [`ApiError::Forbidden`].
-    fn require(&self, role: Role) -> Result<(), ApiError>;
-}
-
-impl RequireRole for User {
-    fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.can(role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
-    }
-}
 
 /// Hashes a password with argon2id and a random salt (PHC string).
 ///
@@ -69,51 +45,14 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub fn new_token() -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let token = format!("{TOKEN_PREFIX}{}", hex_lower(&bytes));
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     let hash = token_hash(&token);
     (token, hash)
 }
 
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> String {
-    hex_lower(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The user behind `Authorization: Bearer TOKEN`, with the token's role;
-/// 401 without a valid token, 403 when a read-only token asks for anything
-/// but a read.
-impl FromRequestParts<AppState> for User {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| t.starts_with(TOKEN_PREFIX) && t.len() < 200)
-            .ok_or(ApiError::Unauthorized)?;
-        let found = state
-            .store
-            .user_by_token(&token_hash(token))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let reads = [axum::http::Method::GET, axum::http::Method::HEAD];
-        if found.read_only && !reads.contains(&parts.method) {
-            return Err(ApiError::Forbidden);
-        }
-        Ok(found.user)
-    }
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

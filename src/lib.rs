@@ -1,19 +1,18 @@
 //! The citizen inbox gateway: configuration, store, ingest pipeline, outbox,
-//! HTTP (webhooks, API, public pages) and CLI, wired together. `main.rs` is a
-//! thin shell over [`cli`]; tests and tools reach everything from here.
+//! domain services, HTTP (webhooks, API, public pages) and CLI, wired
+//! together. `main.rs` is a thin shell over [`cli`]; tests and tools reach
+//! everything from here. `ARCHITECTURE.md` draws the layers.
 
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod contacts;
-pub mod error;
 pub mod http;
 pub mod ingest;
 pub mod outbox;
+pub mod services;
 pub mod startup;
-pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
-pub mod workspace;
+pub mod worker;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::http::state::AppState;
 use crate::http::{form_rate_limiter, router};
 use crate::ingest::classify::{ClassifyWorker, ClassifyWorkerParts};
 use crate::ingest::email::{MailboxWorker, MailboxWorkerParts};
@@ -24,9 +25,9 @@ use crate::ingest::webhooks::{WebhookWorker, WebhookWorkerParts};
 use crate::ingest::{Ingestor, IngestorParts};
 use crate::outbox::compose::Composer;
 use crate::outbox::{Backoff, ConnectorRegistry, OutboxWorker, OutboxWorkerParts};
-use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::templates::{OfficeContext, Templates};
+use crate::worker;
 
 /// How often the rate limiter forgets addresses it has not seen lately.
 const LIMITER_PRUNE_INTERVAL: Duration = Duration::from_secs(300);
@@ -214,7 +215,16 @@ impl Application {
             })
             .collect();
         let form = &settings.connectors.webform;
+        let services = crate::services::Services {
+            store: Arc::clone(&store),
+            ingestor: ingestor.clone(),
+            clock: Arc::clone(&clock),
+            settings: Arc::clone(&settings),
+            office: office.clone(),
+            templates: Arc::clone(&templates),
+        };
         let state = AppState {
+            services,
             store,
             ingestor,
             templates,
@@ -304,12 +314,12 @@ impl Application {
                 self.outbox
                     .run_with(self.outbox_senders, cancel.child_token()),
             );
-            workers.spawn(self.classify.run(cancel.child_token()));
+            workers.spawn(worker::run(self.classify, cancel.child_token()));
             if let Some(webhooks) = self.webhooks {
-                workers.spawn(webhooks.run(cancel.child_token()));
+                workers.spawn(worker::run(webhooks, cancel.child_token()));
             }
             for mailbox in self.mailboxes {
-                workers.spawn(mailbox.run(cancel.child_token()));
+                workers.spawn(worker::run(mailbox, cancel.child_token()));
             }
         }
         let limiter = Arc::clone(&self.state.form_limiter);

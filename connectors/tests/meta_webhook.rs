@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use connectors::meta::{
-    parse_webhook, verify_handshake, verify_signature, IgnoreReason, MetaEvent, MetaMessage,
-    MetaSettings, WebhookBatch, WebhookObject,
+    parse_webhook, verify_handshake, verify_signature, verify_webhook, IgnoreReason, MetaEvent,
+    MetaMessage, MetaSettings, WebhookBatch, WebhookObject,
 };
 use connectors::ConnectorError;
 use models::{
@@ -287,6 +287,7 @@ fn messenger_batch_yields_three_events_of_the_right_kinds_for_the_right_psids() 
         payload,
         mid: postback_mid,
         at,
+        inbound,
     } = &batch.events[2]
     else {
         panic!("third event is not a postback: {:#?}", batch.events[2]);
@@ -299,6 +300,55 @@ fn messenger_batch_yields_three_events_of_the_right_kinds_for_the_right_psids() 
         Some(mid("m_kFFDdwvSVFm_ABYxm3pkS9OsbH8K-bFLq1Okt-iuGKdlD443EE8yjFPASkl6H_C0FpWiSbT2_RRYLfCY2vLV"))
     );
     assert_eq!(*at, ms(1_768_313_200_221));
+    let inbound = inbound
+        .as_ref()
+        .expect("a postback with a mid is a message");
+    assert_eq!(inbound.channel, Channel::Messenger);
+    assert_eq!(Some(&inbound.external_id), postback_mid.as_ref());
+    assert_eq!(inbound.sender, *identity);
+    assert_eq!(inbound.body_text, *title);
+    assert_eq!(inbound.new_text, *title);
+    assert_eq!(inbound.kind, MessageKind::Citizen);
+    assert_eq!(inbound.received_at, *at);
+}
+
+#[test]
+fn a_postback_without_a_mid_gets_an_id_from_its_citizen_time_and_payload() {
+    // Arrange
+    let item = |payload: &str| {
+        serde_json::json!({
+            "sender": { "id": "7301928374650143" }, "recipient": { "id": PAGE },
+            "timestamp": 1768313200221_i64,
+            "postback": { "title": "Horaire", "payload": payload }
+        })
+    };
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "page",
+        "entry": [{ "id": PAGE, "time": 1, "messaging": [item("HORAIRE"), item("avec des blancs")] }]
+    }))
+    .unwrap();
+
+    // Act
+    let batch = parse_webhook(&body, &settings(), &prefix()).unwrap();
+
+    // Assert
+    let MetaEvent::Postback {
+        inbound: Some(inbound),
+        ..
+    } = &batch.events[0]
+    else {
+        panic!("not a postback with a message: {:#?}", batch.events[0]);
+    };
+    assert_eq!(
+        inbound.external_id.as_ref(),
+        format!("postback:{PAGE}:7301928374650143:1768313200221:HORAIRE")
+    );
+    assert_eq!(inbound.body_text, "Horaire");
+    assert!(
+        matches!(&batch.events[1], MetaEvent::Postback { inbound: None, .. }),
+        "a payload with blanks cannot be an id: {:#?}",
+        batch.events[1]
+    );
 }
 
 #[test]
@@ -969,15 +1019,27 @@ fn instagram_story_mentions_and_story_replies_are_told_apart() {
     let batch = parse_webhook(&body, &settings(), &prefix()).unwrap();
 
     // Assert
-    assert_eq!(
-        batch.events[0],
-        MetaEvent::StoryMention {
-            identity: instagram("1120394857612345"),
-            mid: mid("ig_mention"),
-            url: Some("https://lookaside.fbsbx.com/story".to_owned()),
-            at: ms(1_768_313_611_402),
-        }
-    );
+    let MetaEvent::StoryMention {
+        identity,
+        mid: mention_mid,
+        url,
+        at,
+        inbound,
+    } = &batch.events[0]
+    else {
+        panic!("not a story mention: {:#?}", batch.events[0]);
+    };
+    assert_eq!(*identity, instagram("1120394857612345"));
+    assert_eq!(*mention_mid, mid("ig_mention"));
+    assert_eq!(url.as_deref(), Some("https://lookaside.fbsbx.com/story"));
+    assert_eq!(*at, ms(1_768_313_611_402));
+    assert_eq!(inbound.channel, Channel::Instagram);
+    assert_eq!(inbound.external_id, mid("ig_mention"));
+    assert_eq!(inbound.sender, *identity);
+    assert_eq!(inbound.kind, MessageKind::AutoReply);
+    assert_eq!(inbound.body_text, "");
+    assert_eq!(inbound.received_at, *at);
+    assert!(inbound.attachments.is_empty(), "the story is not stored");
     let MetaEvent::Message(reply) = &batch.events[1] else {
         panic!("a story reply is a citizen message: {:#?}", batch.events[1]);
     };
@@ -1037,4 +1099,104 @@ fn a_thousand_events_in_one_post_all_parse_quickly_and_in_order() {
     // Generous for an unoptimised build on a busy machine; the real figure
     // is a few milliseconds.
     assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+fn sign(body: &[u8]) -> String {
+    use hmac::Mac;
+    let secret = signatures()["app_secret"].as_str().unwrap().to_owned();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn the_envelope_check_accepts_exactly_the_bodies_the_full_parse_accepts() {
+    // Arrange
+    let cases: [(&str, &[u8]); 16] = [
+        (
+            "a page body",
+            br#"{"object":"page","entry":[{"id":"1","time":1,"messaging":[{"x":1}]}]}"#,
+        ),
+        (
+            "an instagram body",
+            br#"{"object":"instagram","entry":[{"id":"1"}]}"#,
+        ),
+        ("no entries", br#"{"object":"page","entry":[]}"#),
+        (
+            "an unsupported object with other entries",
+            br#"{"object":"user","entry":[{"uid":1}]}"#,
+        ),
+        (
+            "unknown fields",
+            br#"{"object":"page","entry":[{"id":"1","changes":[]}],"extra":true}"#,
+        ),
+        (
+            "null time",
+            br#"{"object":"page","entry":[{"id":"1","time":null}]}"#,
+        ),
+        ("not JSON", b"object=page"),
+        ("empty", b""),
+        ("no object", br#"{"entry":[]}"#),
+        ("object not a string", br#"{"object":1,"entry":[]}"#),
+        ("no entry", br#"{"object":"page"}"#),
+        ("entry not an array", br#"{"object":"page","entry":{}}"#),
+        (
+            "an entry without id",
+            br#"{"object":"page","entry":[{"time":1}]}"#,
+        ),
+        (
+            "a numeric id",
+            br#"{"object":"instagram","entry":[{"id":1}]}"#,
+        ),
+        (
+            "messaging not an array",
+            br#"{"object":"page","entry":[{"id":"1","messaging":{}}]}"#,
+        ),
+        (
+            "a fractional time",
+            br#"{"object":"page","entry":[{"id":"1","time":1.5}]}"#,
+        ),
+    ];
+    for (case, body) in cases {
+        // Act
+        let envelope = verify_webhook(Some(&sign(body)), body, &settings());
+        let parsed = parse_webhook(body, &settings(), &prefix());
+
+        // Assert
+        assert_eq!(
+            envelope.is_ok(),
+            parsed.is_ok(),
+            "case {case}: {envelope:?}"
+        );
+        if let Err(error) = envelope {
+            assert!(
+                matches!(error, ConnectorError::InvalidPayload(_)),
+                "case {case}: {error:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_envelope_check_refuses_a_bad_signature_and_counts_the_entries() {
+    // Arrange
+    let body = fixture("messenger-batch.json");
+    let mut tampered = body.clone();
+    tampered.push(b' ');
+
+    // Act
+    let good = verify_webhook(Some(&sign(&body)), &body, &settings());
+    let bad = verify_webhook(Some(&sign(&body)), &tampered, &settings());
+    let unsigned = verify_webhook(None, &body, &settings());
+
+    // Assert
+    let envelope = good.unwrap();
+    assert_eq!(envelope.object, WebhookObject::Page);
+    let full: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(envelope.entries, full["entry"].as_array().unwrap().len());
+    assert!(matches!(bad, Err(ConnectorError::BadSignature)), "{bad:?}");
+    assert!(
+        matches!(unsigned, Err(ConnectorError::BadSignature)),
+        "{unsigned:?}"
+    );
 }

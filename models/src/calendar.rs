@@ -12,47 +12,29 @@ use serde::{Deserialize, Serialize};
 /// closures would be a configuration error, not a calendar.
 const MAX_DAYS_SEARCHED: u32 = 366;
 
-/// A statutory holiday observed in Québec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Holiday {
-    /// 1 January.
-    NewYear,
-    /// Friday before Easter Sunday.
-    GoodFriday,
-    /// Monday after Easter Sunday.
-    EasterMonday,
-    /// Monday before 25 May.
-    NationalPatriotsDay,
-    /// 24 June, or 25 June when the 24th is a Sunday.
-    FeteNationale,
-    /// 1 July, or 2 July when the 1st is a Sunday.
-    CanadaDay,
-    /// First Monday of September.
-    LabourDay,
-    /// Second Monday of October.
-    Thanksgiving,
-    /// 25 December.
-    Christmas,
-    /// A closure the city configured (for example 26 December).
-    MunicipalClosure,
-}
-
-impl Holiday {
-    /// Stable slug, for templates.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Holiday::NewYear => "new_year",
-            Holiday::GoodFriday => "good_friday",
-            Holiday::EasterMonday => "easter_monday",
-            Holiday::NationalPatriotsDay => "national_patriots_day",
-            Holiday::FeteNationale => "fete_nationale",
-            Holiday::CanadaDay => "canada_day",
-            Holiday::LabourDay => "labour_day",
-            Holiday::Thanksgiving => "thanksgiving",
-            Holiday::Christmas => "christmas",
-            Holiday::MunicipalClosure => "municipal_closure",
-        }
+crate::slug_enum! {
+    /// A statutory holiday observed in Québec.
+    pub enum Holiday("holiday") {
+        /// 1 January.
+        NewYear => "new_year",
+        /// Friday before Easter Sunday.
+        GoodFriday => "good_friday",
+        /// Monday after Easter Sunday.
+        EasterMonday => "easter_monday",
+        /// Monday before 25 May.
+        NationalPatriotsDay => "national_patriots_day",
+        /// 24 June, or 25 June when the 24th is a Sunday.
+        FeteNationale => "fete_nationale",
+        /// 1 July, or 2 July when the 1st is a Sunday.
+        CanadaDay => "canada_day",
+        /// First Monday of September.
+        LabourDay => "labour_day",
+        /// Second Monday of October.
+        Thanksgiving => "thanksgiving",
+        /// 25 December.
+        Christmas => "christmas",
+        /// A closure the city configured (for example 26 December).
+        MunicipalClosure => "municipal_closure",
     }
 }
 

@@ -2,47 +2,11 @@
 //! whether it is abusive. A classifier only flags; every consequence for a
 //! citizen is a person's decision.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
-macro_rules! slug_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $slug:literal,)+ }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// Stable slug for storage, configuration and the API.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $slug,)+
-                }
-            }
-
-            /// Parses a slug from `as_str`.
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == text)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-slug_enum!(
+crate::slug_enum!(
     /// What a request is about; each topic maps to a department in config.
-    Topic {
+    pub enum Topic("topic") {
         /// Potholes, snow removal, sidewalks, street lights, signs, road works.
         RoadsSnow => "roads_snow",
         /// Water mains, leaks, boîte de service, boil-water advisories, sewers, hydrants, meters.
@@ -72,9 +36,9 @@ slug_enum!(
     }
 );
 
-slug_enum!(
+crate::slug_enum!(
     /// The kinds of abuse the policy names.
-    AbuseKind {
+    pub enum AbuseKind("abuse kind") {
         /// Insulting language aimed at a person.
         Insult => "insult",
         /// A threat of harm.

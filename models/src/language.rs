@@ -1,19 +1,16 @@
 //! The language a citizen writes in. French (Québec) is the default; English
 //! is the other language the city answers in.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-/// A language the gateway answers in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    /// French (Québec), the default.
-    #[default]
-    Fr,
-    /// English.
-    En,
+crate::slug_enum! {
+    /// A language the gateway answers in.
+    #[derive(Default)]
+    pub enum Language("language") {
+        /// French (Québec), the default.
+        #[default]
+        Fr => "fr",
+        /// English.
+        En => "en",
+    }
 }
 
 /// Frequent French function words, accent-free so that "a" and "à" both count.
@@ -32,14 +29,6 @@ const ENGLISH_MARKERS: &[&str] = &[
 ];
 
 impl Language {
-    /// Stable code: `fr` or `en`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::Fr => "fr",
-            Language::En => "en",
-        }
-    }
-
     /// Reads a code such as `fr`, `en`, `fr-CA` or `en-US`; anything else is
     /// `None`.
     pub fn from_code(code: &str) -> Option<Self> {
@@ -108,12 +97,6 @@ fn fold_word(word: &str) -> String {
         .filter(|c| c.is_ascii())
         .collect::<String>()
         .to_ascii_lowercase()
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[cfg(test)]

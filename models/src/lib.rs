@@ -15,6 +15,7 @@ pub mod message;
 pub mod name;
 pub mod outbound;
 pub mod reference;
+pub mod slug;
 pub mod staff;
 pub mod thread;
 
@@ -30,4 +31,5 @@ pub use message::{
 };
 pub use outbound::{OutboundKind, OutboxState};
 pub use reference::{ReferenceError, ReferenceNumber, ReferencePrefix};
+pub use slug::UnknownSlug;
 pub use thread::ThreadStatus;

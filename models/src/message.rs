@@ -140,48 +140,22 @@ impl From<RfcMessageId> for String {
     }
 }
 
-/// What sort of message this is, as far as acknowledging goes. Only `Citizen`
-/// messages ever open a request or get an acknowledgement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// Written by a person who expects an answer.
-    #[default]
-    Citizen,
-    /// An out-of-office or other automatic answer (RFC 3834).
-    AutoReply,
-    /// A delivery status notification about one of our messages.
-    Bounce,
-    /// List or bulk mail the mailbox is subscribed to.
-    MailingList,
-    /// Caught by an anti-spam rule (for example the form's honeypot).
-    Spam,
-}
-
-impl MessageKind {
-    /// Every kind.
-    pub const ALL: [MessageKind; 5] = [
-        MessageKind::Citizen,
-        MessageKind::AutoReply,
-        MessageKind::Bounce,
-        MessageKind::MailingList,
-        MessageKind::Spam,
-    ];
-
-    /// Stable slug for storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Citizen => "citizen",
-            MessageKind::AutoReply => "auto_reply",
-            MessageKind::Bounce => "bounce",
-            MessageKind::MailingList => "mailing_list",
-            MessageKind::Spam => "spam",
-        }
-    }
-
-    /// Parses a slug from [`MessageKind::as_str`].
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
+crate::slug_enum! {
+    /// What sort of message this is, as far as acknowledging goes. Only `Citizen`
+    /// messages ever open a request or get an acknowledgement.
+    #[derive(Default)]
+    pub enum MessageKind("message kind") {
+        /// Written by a person who expects an answer.
+        #[default]
+        Citizen => "citizen",
+        /// An out-of-office or other automatic answer (RFC 3834).
+        AutoReply => "auto_reply",
+        /// A delivery status notification about one of our messages.
+        Bounce => "bounce",
+        /// List or bulk mail the mailbox is subscribed to.
+        MailingList => "mailing_list",
+        /// Caught by an anti-spam rule (for example the form's honeypot).
+        Spam => "spam",
     }
 }
 
@@ -297,7 +271,7 @@ mod tests {
     #[test]
     fn message_kinds_round_trip() {
         for k in MessageKind::ALL {
-            assert_eq!(MessageKind::parse(k.as_str()), Some(k));
+            assert_eq!(MessageKind::parse(k.as_str()), Some(*k));
         }
     }
 }

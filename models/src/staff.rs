@@ -1,52 +1,18 @@
 //! Staff members as every layer sees them: who they are and what their
 //! role lets them do.
 
-use std::fmt;
-use std::str::FromStr;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
-
-/// What a staff member may do. Each role can do everything the one before
-/// it can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Triages threads: reads, replies, notes, assigns, transfers, sets status.
-    Agent,
-    /// Also decides on flagged messages and reads the audit log.
-    Supervisor,
-    /// Also manages accounts.
-    Admin,
-}
-
-impl Role {
-    /// The stored and displayed slug.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "agent" => Ok(Role::Agent),
-            "supervisor" => Ok(Role::Supervisor),
-            "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "unknown role {other:?} (expected agent, supervisor or admin)"
-            )),
-        }
+crate::slug_enum! {
+    /// What a staff member may do. Each role can do everything the one before
+    /// it can.
+    pub enum Role("role", from_str -> String) {
+        /// Triages threads: reads, replies, notes, assigns, transfers, sets status.
+        Agent => "agent",
+        /// Also decides on flagged messages and reads the audit log.
+        Supervisor => "supervisor",
+        /// Also manages accounts.
+        Admin => "admin",
     }
 }
 

@@ -2,16 +2,17 @@
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use connectors::webform::FormPayload;
 
-use super::forms::{field_problems, parse_idempotency_key, submit, Submitted};
+use super::error::{ApiError, FieldProblem};
+use super::extract::IdempotencyKey;
+use super::forms::{field_problems, submit, Submitted};
+use super::state::AppState;
 use super::{check_rate, client_ip, request_language, ResponseLanguage};
-use crate::error::{ApiError, FieldProblem};
-use crate::state::AppState;
 
 /// Idempotency scope of the public forms API, followed by the caller's
 /// address: the API has no client accounts, and a key one caller chose
@@ -49,17 +50,7 @@ pub async fn json_body<T: serde::de::DeserializeOwned>(
     req: Request,
     limit: usize,
 ) -> Result<T, ApiError> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "application/json",
-        });
-    }
+    super::extract::require_content_type(req.headers(), "application/json")?;
     let body = read_body(req, limit).await?;
     if std::str::from_utf8(&body).is_err() {
         return Err(ApiError::BadRequest {
@@ -111,31 +102,8 @@ async fn create_form(State(state): State<AppState>, req: Request) -> Result<Resp
         &state.settings.server,
     );
     check_rate(&state.form_limiter, ip)?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "application/json",
-        });
-    }
-    let idempotency = headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| ())
-                .and_then(|s| parse_idempotency_key(s).map_err(|_| ()))
-        })
-        .transpose()
-        .map_err(|()| {
-            ApiError::Validation(vec![FieldProblem {
-                field: "Idempotency-Key".into(),
-                code: "invalid_characters".into(),
-                args: Vec::new(),
-            }])
-        })?;
+    super::extract::require_content_type(&headers, "application/json")?;
+    let idempotency = IdempotencyKey::from_headers(&headers)?;
     let body = read_body(req, state.settings.server.max_body_bytes).await?;
     if std::str::from_utf8(&body).is_err() {
         return Err(ApiError::BadRequest {
@@ -147,7 +115,12 @@ async fn create_form(State(state): State<AppState>, req: Request) -> Result<Resp
     match submit(
         &state,
         &payload,
-        idempotency.map(|k| (format!("{FORMS_SCOPE}:{}", super::rate_key(ip)), k)),
+        idempotency.map(|k| {
+            (
+                format!("{FORMS_SCOPE}:{}", super::rate_key(ip)),
+                k.into_string(),
+            )
+        }),
         &body,
         lang,
     )

@@ -4,7 +4,7 @@
 //! first-contact statistics. `Authorization: Bearer TOKEN` on every route.
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,13 +13,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::json_body;
+use super::error::ApiError;
+use super::state::AppState;
 use crate::auth::User;
-use crate::contacts::{self, RecordRequest};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::services::contacts::{self, RecordRequest};
 
-/// Longest `Idempotency-Key` accepted.
-const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 /// Weeks of statistics when the client does not say.
 const DEFAULT_STAT_WEEKS: u32 = 12;
 
@@ -38,33 +36,20 @@ fn contact_id(text: &str) -> Result<ContactId, ApiError> {
     ContactId::parse(text).map_err(|_| ApiError::NotFound)
 }
 
-/// The `Idempotency-Key` header, if any.
-///
-/// # Errors
-/// 400 for a key that is empty, too long or not text.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_CHARS => {
-                Ok(Some(k.trim().to_owned()))
-            }
-            _ => Err(ApiError::BadRequest {
-                code: "invalid_request",
-                args: Vec::new(),
-            }),
-        },
-    }
-}
-
 async fn record(
     State(state): State<AppState>,
     user: User,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(req.headers())?;
+    let key = super::extract::IdempotencyKey::from_headers(req.headers())?;
     let body: RecordRequest = json_body(req, state.settings.server.max_body_bytes).await?;
-    let (status, answer) = contacts::record(&state, &user, &body, key.as_deref()).await?;
+    let (status, answer) = contacts::record(
+        &state.services,
+        &user,
+        &body,
+        key.as_ref().map(|k| k.as_str()),
+    )
+    .await?;
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
     Ok((status, Json(answer)).into_response())
 }
@@ -84,7 +69,7 @@ async fn search(
     if q.chars().count() > 200 {
         return Err(ApiError::field("q", "invalid_value"));
     }
-    let found = contacts::find_contacts(&state, &q).await?;
+    let found = contacts::find_contacts(&state.services, &q).await?;
     Ok(Json(json!({ "contacts": found })))
 }
 
@@ -118,7 +103,7 @@ async fn update(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = contact_id(&id)?;
     let body: contacts::ContactEdit = json_body(req, state.settings.server.max_body_bytes).await?;
-    let version = contacts::update_contact(&state, &user, id, &body).await?;
+    let version = contacts::update_contact(&state.services, &user, id, &body).await?;
     Ok(Json(json!({ "version": version })))
 }
 
@@ -138,7 +123,7 @@ async fn merge(
     let from = contact_id(&id)?;
     let body: MergeBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let into = contact_id(&body.into)?;
-    contacts::merge_contacts(&state, &user, from, into, body.version).await?;
+    contacts::merge_contacts(&state.services, &user, from, into, body.version).await?;
     Ok(Json(json!({ "merged_into": into.to_string() })))
 }
 
@@ -158,7 +143,7 @@ async fn link(
     let body: LinkBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let other = ThreadId::parse(&body.thread_id)
         .map_err(|_| ApiError::field("thread_id", "invalid_value"))?;
-    let new = contacts::link_threads(&state, &user, thread, other).await?;
+    let new = contacts::link_threads(&state.services, &user, thread, other).await?;
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -179,6 +164,6 @@ async fn stats(
     Query(params): Query<StatParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let weeks = params.weeks.unwrap_or(DEFAULT_STAT_WEEKS);
-    let rows = contacts::first_contact_stats(&state, &user, weeks).await?;
+    let rows = contacts::first_contact_stats(&state.services, &user, weeks).await?;
     Ok(Json(json!({ "weeks": rows })))
 }

@@ -6,12 +6,9 @@ use models::{Language, ReferenceNumber, ThreadId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, FieldProblem};
+use super::error::{ApiError, FieldProblem};
+use super::state::AppState;
 use crate::ingest::{IdempotencyRequest, IngestOutcome, Ingested};
-use crate::state::AppState;
-
-/// Longest idempotency key accepted.
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// The answer to an accepted submission, also what an idempotent replay returns.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -44,24 +41,6 @@ pub fn field_problems(errors: &[FieldError]) -> Vec<FieldProblem> {
                 .unwrap_or_default(),
         })
         .collect()
-}
-
-/// Checks an idempotency key: 1 to 255 visible ASCII characters.
-///
-/// # Errors
-/// A 422 naming the header.
-pub fn parse_idempotency_key(raw: &str) -> Result<String, ApiError> {
-    if raw.is_empty()
-        || raw.len() > MAX_IDEMPOTENCY_KEY_LEN
-        || !raw.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(ApiError::Validation(vec![FieldProblem {
-            field: "Idempotency-Key".into(),
-            code: "invalid_characters".into(),
-            args: Vec::new(),
-        }]));
-    }
-    Ok(raw.to_owned())
 }
 
 /// Outcome of a submission.
@@ -102,7 +81,7 @@ pub async fn submit(
     let idem = idempotency.map(|(scope, key)| IdempotencyRequest {
         scope,
         key,
-        fingerprint: hex(&Sha256::digest(body)),
+        fingerprint: hex::encode(Sha256::digest(body)),
     });
     let respond = |outcome: &IngestOutcome| {
         let body = serde_json::to_string(&FormResponse::from(outcome)).unwrap_or_default();
@@ -123,14 +102,4 @@ pub async fn submit(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

@@ -7,8 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::error::ApiError;
+use super::state::AppState;
 use crate::store::Store;
 
 /// `GET /healthz` and `GET /readyz`.

@@ -4,11 +4,15 @@
 //! localisation).
 
 mod api;
+pub mod auth;
 mod contacts;
+pub mod error;
+pub mod extract;
 mod forms;
 mod health;
 pub mod sign_in;
 pub mod staff;
+pub mod state;
 mod threads;
 mod web;
 mod webhooks;
@@ -19,7 +23,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -33,8 +37,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use self::error::ApiError;
+use self::state::AppState;
 
 /// A keyed limiter on client addresses.
 pub type RateLimiter = governor::RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>;
@@ -235,13 +239,6 @@ async fn localize_errors(State(state): State<AppState>, req: Request, next: Next
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             localized.headers_mut().insert(name.clone(), value.clone());
         }
-    }
-    if status == StatusCode::TOO_MANY_REQUESTS
-        && !localized.headers().contains_key(header::RETRY_AFTER)
-    {
-        localized
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
     }
     localized
 }

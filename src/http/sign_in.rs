@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::error::ApiError;
 use super::{check_rate, RateLimiter};
 use crate::auth::{hash_password, verify_password};
-use crate::error::ApiError;
 
 /// Sign-in attempts per client address per minute (a whole office behind
 /// one address signing in at opening time fits).

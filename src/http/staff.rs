@@ -19,11 +19,13 @@ use models::{AbuseKind, Channel, MessageId, ThreadId, ThreadStatus};
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::auth::{token_hash, RequireRole, Role, User};
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::auth::RequireRole;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::auth::{token_hash, Role, User};
+use crate::services::review::Decision;
+use crate::services::{self, threads as workspace};
 use crate::store::workspace::{InboxOrder, ThreadQuery};
-use crate::workspace::{self, Decision};
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "inbox_session";
@@ -273,7 +275,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Compares two strings in time that depends only on their lengths.
@@ -885,37 +887,64 @@ async fn thread_action(
             } else {
                 workspace::ReplyVia::Thread
             };
-            workspace::reply(&state, user, thread, body, form.version, via)
+            workspace::reply(&state.services, user, thread, body, form.version, via)
                 .await
+                .map_err(ApiError::from)
                 .map(|_| ())
         }
-        "note" => workspace::add_note(&state, user, thread, body)
+        "note" => workspace::add_note(&state.services, user, thread, body)
             .await
+            .map_err(ApiError::from)
             .map(|_| ()),
-        "callback" => workspace::add_callback(&state, user, thread, form.phone.as_deref(), body)
-            .await
-            .map(|_| ()),
+        "callback" => {
+            workspace::add_callback(&state.services, user, thread, form.phone.as_deref(), body)
+                .await
+                .map_err(ApiError::from)
+                .map(|_| ())
+        }
         "contact" | "merge" | "link" => contact_action(&state, user, thread, &action, form).await,
         "assign" => {
             let email = match form.assignee.as_deref() {
                 Some("me") | None => Some(user.email.clone()),
                 Some(other) => Some(other.to_owned()),
             };
-            workspace::assign(&state, user, thread, email.as_deref(), form.version).await
+            workspace::assign(
+                &state.services,
+                user,
+                thread,
+                email.as_deref(),
+                form.version,
+            )
+            .await
+            .map_err(ApiError::from)
         }
         "transfer" => {
             let department = form.department.as_deref().unwrap_or("");
             let request_type = form.request_type.as_deref().filter(|r| !r.is_empty());
-            workspace::transfer(&state, user, thread, department, request_type, form.version)
-                .await
-                .map(|_| ())
+            workspace::transfer(
+                &state.services,
+                user,
+                thread,
+                department,
+                request_type,
+                form.version,
+            )
+            .await
+            .map_err(ApiError::from)
+            .map(|_| ())
         }
         "topic" => match form.topic.as_deref().and_then(models::Topic::parse) {
-            Some(topic) => workspace::set_topic(&state, user, thread, topic, form.version).await,
+            Some(topic) => workspace::set_topic(&state.services, user, thread, topic, form.version)
+                .await
+                .map_err(ApiError::from),
             None => Err(ApiError::NotFound),
         },
         "status" => match form.status.as_deref().and_then(ThreadStatus::parse) {
-            Some(status) => workspace::set_status(&state, user, thread, status, form.version).await,
+            Some(status) => {
+                workspace::set_status(&state.services, user, thread, status, form.version)
+                    .await
+                    .map_err(ApiError::from)
+            }
             None => Err(ApiError::NotFound),
         },
         _ => Err(ApiError::NotFound),
@@ -953,7 +982,7 @@ async fn contact_action(
     let stale = ApiError::Conflict { code: "conflict" };
     match action {
         "contact" => {
-            let edit = crate::contacts::ContactEdit {
+            let edit = crate::services::contacts::ContactEdit {
                 version: form.contact_version.ok_or(stale)?,
                 display_name: form.display_name,
                 phone: form.phone,
@@ -961,9 +990,15 @@ async fn contact_action(
                 language: form.language,
                 email: form.email,
             };
-            crate::contacts::update_contact(state, user, record.contact_id, &edit)
-                .await
-                .map(|_| ())
+            crate::services::contacts::update_contact(
+                &state.services,
+                user,
+                record.contact_id,
+                &edit,
+            )
+            .await
+            .map_err(ApiError::from)
+            .map(|_| ())
         }
         "merge" => {
             if form.confirm.as_deref() != Some("yes") {
@@ -976,14 +1011,15 @@ async fn contact_action(
                 .as_deref()
                 .and_then(|f| models::ContactId::parse(f).ok())
                 .ok_or_else(|| ApiError::field("from", "invalid_value"))?;
-            crate::contacts::merge_contacts(
-                state,
+            crate::services::contacts::merge_contacts(
+                &state.services,
                 user,
                 from,
                 record.contact_id,
                 Some(form.contact_version.ok_or(stale)?),
             )
             .await
+            .map_err(ApiError::from)
         }
         _ => {
             let other = form
@@ -991,8 +1027,9 @@ async fn contact_action(
                 .as_deref()
                 .and_then(|t| ThreadId::parse(t).ok())
                 .ok_or_else(|| ApiError::field("thread_id", "invalid_value"))?;
-            crate::contacts::link_threads(state, user, thread, other)
+            crate::services::contacts::link_threads(&state.services, user, thread, other)
                 .await
+                .map_err(ApiError::from)
                 .map(|_| ())
         }
     }
@@ -1048,7 +1085,16 @@ async fn review_decide(
         "dismiss" => Decision::Dismiss,
         _ => return Err(ApiError::NotFound),
     };
-    match workspace::decide(&state, &staff.user, message, decision, &form.comment).await {
+    match services::review::decide(
+        &state.services,
+        &staff.user,
+        message,
+        decision,
+        &form.comment,
+    )
+    .await
+    .map_err(ApiError::from)
+    {
         Ok(()) | Err(ApiError::Conflict { .. }) => {
             Ok(Redirect::to(&format!("/agent/review?lang={lang}")).into_response())
         }
@@ -1131,7 +1177,7 @@ async fn record_post(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    let request = crate::contacts::RecordRequest {
+    let request = crate::services::contacts::RecordRequest {
         channel: form.channel.clone(),
         contact_id: form.contact_id.clone(),
         name: form.name.clone(),
@@ -1143,8 +1189,17 @@ async fn record_post(
         topic: form.topic.clone(),
         outcome: form.outcome.clone(),
     };
-    let key = Some(form.idempotency_key.trim()).filter(|k| !k.is_empty() && k.len() <= 200);
-    let result = crate::contacts::record(&state, &staff.user, &request, key).await;
+    // The page's own one-time key; a missing or malformed one just records
+    // without replay protection.
+    let key = super::extract::IdempotencyKey::parse(form.idempotency_key.trim()).ok();
+    let result = crate::services::contacts::record(
+        &state.services,
+        &staff.user,
+        &request,
+        key.as_ref().map(super::extract::IdempotencyKey::as_str),
+    )
+    .await
+    .map_err(ApiError::from);
     match (result, wants_json) {
         (Ok((status, mut body)), true) => {
             body["next_key"] = serde_json::Value::String(random_hex());
@@ -1191,7 +1246,9 @@ async fn contacts_search(
     Query(p): Query<SearchParam>,
 ) -> Result<Response, ApiError> {
     let q: String = p.q.unwrap_or_default().chars().take(200).collect();
-    let found = crate::contacts::find_contacts(&state, &q).await?;
+    let found = crate::services::contacts::find_contacts(&state.services, &q)
+        .await
+        .map_err(ApiError::from)?;
     Ok(axum::Json(serde_json::json!({ "contacts": found })).into_response())
 }
 
@@ -1212,7 +1269,7 @@ async fn topic_proposal(
     if !same(&form.csrf, &staff.csrf) {
         return Err(ApiError::Forbidden);
     }
-    let text: String = form.text.chars().take(workspace::MAX_TEXT_CHARS).collect();
+    let text: String = form.text.chars().take(services::MAX_TEXT_CHARS).collect();
     let classifier = std::sync::Arc::clone(&state.classifier);
     let explanation = tokio::task::spawn_blocking(move || {
         classifier.explain(&classifiers::ClassifierInput {
@@ -1239,7 +1296,9 @@ async fn stats_page(
     Query(q): Query<LangParam>,
 ) -> Result<Html<String>, ApiError> {
     let lang = lang_of(q.lang.as_deref());
-    let rows = crate::contacts::first_contact_stats(&state, &staff.user, 12).await?;
+    let rows = crate::services::contacts::first_contact_stats(&state.services, &staff.user, 12)
+        .await
+        .map_err(ApiError::from)?;
     let channels: Vec<minijinja::Value> = [Channel::Phone, Channel::Counter]
         .iter()
         .map(|c| {

@@ -13,12 +13,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::json_body;
-use crate::auth::{RequireRole, Role, User};
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::auth::RequireRole;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::auth::{Role, User};
+use crate::services::review::Decision;
+use crate::services::{self, threads as workspace};
 use crate::store::workspace::{InboxCursor, InboxOrder, ThreadQuery};
 use crate::store::{MessageCursor, MAX_MESSAGE_PAGE};
-use crate::workspace::{self, Decision};
 
 /// Threads per page when the client does not say.
 const DEFAULT_PAGE: u32 = 50;
@@ -271,7 +273,8 @@ async fn reply(
         Some("email") => workspace::ReplyVia::Email,
         Some(_) => return Err(invalid("channel")),
     };
-    let outbox_id = workspace::reply(&state, &user, id, &body.body, body.version, via).await?;
+    let outbox_id =
+        workspace::reply(&state.services, &user, id, &body.body, body.version, via).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "outbox_id": outbox_id })),
@@ -287,7 +290,7 @@ async fn note(
 ) -> Result<Response, ApiError> {
     let id = thread_id(&id)?;
     let body: NoteBody = json_body(req, state.settings.server.max_body_bytes).await?;
-    let note_id = workspace::add_note(&state, &user, id, &body.body).await?;
+    let note_id = workspace::add_note(&state.services, &user, id, &body.body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": note_id }))).into_response())
 }
 
@@ -306,8 +309,14 @@ async fn callback(
 ) -> Result<Response, ApiError> {
     let id = thread_id(&id)?;
     let body: CallbackBody = json_body(req, state.settings.server.max_body_bytes).await?;
-    let note_id =
-        workspace::add_callback(&state, &user, id, body.phone.as_deref(), &body.body).await?;
+    let note_id = workspace::add_callback(
+        &state.services,
+        &user,
+        id,
+        body.phone.as_deref(),
+        &body.body,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": note_id }))).into_response())
 }
 
@@ -331,7 +340,7 @@ async fn assign(
         Some("me") => Some(user.email.clone()),
         other => other.map(ToOwned::to_owned),
     };
-    workspace::assign(&state, &user, id, email.as_deref(), body.version).await?;
+    workspace::assign(&state.services, &user, id, email.as_deref(), body.version).await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -352,7 +361,7 @@ async fn transfer(
     let id = thread_id(&id)?;
     let body: TransferBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let notice = workspace::transfer(
-        &state,
+        &state.services,
         &user,
         id,
         &body.department,
@@ -379,7 +388,7 @@ async fn status(
     let id = thread_id(&id)?;
     let body: StatusBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let status = ThreadStatus::parse(&body.status).ok_or_else(|| invalid("status"))?;
-    workspace::set_status(&state, &user, id, status, body.version).await?;
+    workspace::set_status(&state.services, &user, id, status, body.version).await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -399,7 +408,7 @@ async fn topic(
     let id = thread_id(&id)?;
     let body: TopicBody = json_body(req, state.settings.server.max_body_bytes).await?;
     let topic = Topic::parse(&body.topic).ok_or_else(|| invalid("topic"))?;
-    workspace::set_topic(&state, &user, id, topic, body.version).await?;
+    workspace::set_topic(&state.services, &user, id, topic, body.version).await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -442,7 +451,7 @@ async fn decide(
         "dismiss" => Decision::Dismiss,
         _ => return Err(invalid("decision")),
     };
-    workspace::decide(&state, &user, message, decision, &body.comment).await?;
+    services::review::decide(&state.services, &user, message, decision, &body.comment).await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -463,8 +472,14 @@ async fn refuse(
     user.require(Role::Supervisor)?;
     let contact = models::ContactId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let body: RefusalBody = json_body(req, state.settings.server.max_body_bytes).await?;
-    let refusal =
-        workspace::refuse_service(&state, &user, contact, &body.reason, body.ends_on).await?;
+    let refusal = services::review::refuse_service(
+        &state.services,
+        &user,
+        contact,
+        &body.reason,
+        body.ends_on,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": refusal }))).into_response())
 }
 

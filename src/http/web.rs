@@ -14,10 +14,10 @@ use models::Language;
 use serde::Serialize;
 
 use super::api::read_body;
+use super::error::ApiError;
 use super::forms::{submit, Submitted};
+use super::state::AppState;
 use super::{check_rate, client_ip, request_language};
-use crate::error::ApiError;
-use crate::state::AppState;
 use crate::templates::FORM_CSS;
 
 /// Idempotency scope of the HTML form, followed by the client's address: its
@@ -159,11 +159,10 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Result<Respon
         )
         .map(|mut r| {
             if let ApiError::RateLimited { retry_after } = &error {
-                if let Ok(v) =
-                    header::HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
-                {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    super::extract::retry_after(*retry_after),
+                );
             }
             r.extensions_mut().insert(error);
             r
@@ -172,19 +171,10 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Result<Respon
     if let Err(error) = check_rate(&state.form_limiter, ip) {
         return general_error(error);
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return general_error(ApiError::UnsupportedMediaType {
-            expected: "application/x-www-form-urlencoded",
-        });
+    if let Err(error) =
+        super::extract::require_content_type(req.headers(), "application/x-www-form-urlencoded")
+    {
+        return general_error(error);
     }
     let body = match read_body(req, state.settings.server.max_body_bytes).await {
         Ok(body) => body,

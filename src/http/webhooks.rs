@@ -1,8 +1,8 @@
 //! Provider webhooks. `GET /webhooks/meta` answers Meta's verification
-//! handshake; `POST /webhooks/meta` checks the signature over the raw body,
-//! checks that the body is a webhook, stores it, and answers 200 — the
-//! events are applied afterwards by the webhook worker from what was stored,
-//! so a crash after the answer loses nothing and the answer stays fast.
+//! handshake; `POST /webhooks/meta` checks the signature over the raw body
+//! and the body's envelope (not its events), stores it, and answers 200 —
+//! the webhook worker parses the events afterwards from what was stored, so
+//! a crash after the answer loses nothing and the answer stays fast.
 
 use std::collections::HashMap;
 
@@ -11,15 +11,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use connectors::meta::{
-    parse_webhook, verify_handshake, verify_signature, WebhookObject, SIGNATURE_HEADER,
-};
+use connectors::meta::{verify_handshake, verify_webhook, WebhookObject, SIGNATURE_HEADER};
 use connectors::ConnectorError;
 
 use super::api::read_body;
-use crate::error::ApiError;
+use super::error::ApiError;
+use super::state::AppState;
 use crate::ingest::webhooks::META_SOURCE;
-use crate::state::AppState;
 
 /// `GET/POST /webhooks/meta`.
 pub fn router() -> Router<AppState> {
@@ -63,15 +61,14 @@ async fn receive(State(state): State<AppState>, req: Request) -> Result<Response
         .and_then(|v| v.to_str().ok())
         .map(ToOwned::to_owned);
     let body = read_body(req, state.settings.server.max_webhook_body_bytes).await?;
-    verify_signature(signature.as_deref(), &body, &meta.app_secret)
-        .map_err(|_| ApiError::Unauthorized)?;
-    let batch = parse_webhook(&body, &meta, &state.settings.reference_prefix()).map_err(|_| {
-        ApiError::BadRequest {
+    let envelope = verify_webhook(signature.as_deref(), &body, &meta).map_err(|e| match e {
+        ConnectorError::BadSignature => ApiError::Unauthorized,
+        _ => ApiError::BadRequest {
             code: "malformed_json",
             args: Vec::new(),
-        }
+        },
     })?;
-    if let WebhookObject::Unsupported { name } = &batch.object {
+    if let WebhookObject::Unsupported { name } = &envelope.object {
         tracing::warn!(object = %name, "Webhook for a subscription we do not serve ignored");
         return Ok(StatusCode::OK.into_response());
     }
@@ -79,7 +76,7 @@ async fn receive(State(state): State<AppState>, req: Request) -> Result<Response
         .store
         .save_webhook(META_SOURCE, &body, state.clock.now())
         .await?;
-    tracing::debug!(webhook_id = %id, events = batch.events.len(), "Webhook stored");
+    tracing::debug!(webhook_id = %id, entries = envelope.entries, "Webhook stored");
     state.webhook_wakeup.notify_one();
     Ok(StatusCode::OK.into_response())
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
+use crate::worker::{Pace, Step, Worker};
 
 /// How a worker step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,27 +120,27 @@ impl ClassifyWorker {
         }
         Ok(ClassifyOutcome::Completed(count))
     }
+}
 
-    /// Runs until cancelled, waking on new messages or every idle interval.
-    pub async fn run(self, cancel: CancellationToken) {
-        loop {
-            let outcome = tokio::select! {
-                () = cancel.cancelled() => return,
-                outcome = self.step() => outcome,
-            };
-            let wait = match outcome {
-                Ok(ClassifyOutcome::Completed(_)) => continue,
-                Ok(ClassifyOutcome::QueueEmpty) => self.idle,
-                Err(error) => {
-                    tracing::warn!(error = %error, cause = ?error, "Classification step failed");
-                    self.idle
-                }
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = self.wakeup.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+impl Worker for ClassifyWorker {
+    type Error = StoreError;
+
+    fn name(&self) -> String {
+        "classifier".to_owned()
+    }
+
+    fn pace(&self) -> Pace {
+        Pace::polling(self.idle)
+    }
+
+    fn wakeup(&self) -> Option<Arc<Notify>> {
+        Some(Arc::clone(&self.wakeup))
+    }
+
+    async fn step(&self, _cancel: &CancellationToken) -> Result<Step, StoreError> {
+        Ok(match ClassifyWorker::step(self).await? {
+            ClassifyOutcome::Completed(_) => Step::Worked,
+            ClassifyOutcome::QueueEmpty => Step::Idle,
+        })
     }
 }

@@ -20,7 +20,8 @@
 //! raw bytes' hash when there is none) makes every repeat a no-op, so no
 //! citizen is acknowledged twice. A message that cannot be read at all is
 //! quarantined with its reason, and the position still moves past it.
-//! Any failure drops the session; the worker reconnects with backoff.
+//! Any failure drops the session; [`crate::worker::run`] reconnects with
+//! backoff.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,21 +32,18 @@ use connectors::email::{
 };
 use connectors::ConnectorError;
 use models::ReferencePrefix;
-use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use super::{BounceNotice, EmailIntake, IngestError, Ingestor};
 use crate::clock::Clock;
 use crate::store::{MailboxLock, MailboxPosition, NewQuarantinedMail, Store, StoreError};
+use crate::worker::{Backoff, Pace, Step, Worker};
 
 /// Raw messages up to this size are kept with their quarantine record, so an
 /// agent can open what the parser could not; larger ones keep only the reason.
 const MAX_QUARANTINED_RAW_BYTES: usize = 10 * 1024 * 1024;
 /// First reconnection delay after a failed session.
 const RECONNECT_BASE: Duration = Duration::from_secs(1);
-/// A session that lasted this long was healthy: the next failure starts the
-/// backoff again from its base.
-const HEALTHY_SESSION: Duration = Duration::from_secs(60);
 
 /// Why a mailbox session ended.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +144,8 @@ impl MailboxWorker {
 
     /// One pass: take the lock, connect, settle, read everything new, log
     /// out, give the lock back. `None` when another process holds the
-    /// mailbox. Used by tests and tools; `run` keeps a session open instead.
+    /// mailbox. Used by tests and tools; run as a [`Worker`], it keeps a session
+    /// open instead.
     ///
     /// # Errors
     /// A [`MailboxError`] when the server or the store fails; what was
@@ -166,57 +165,6 @@ impl MailboxWorker {
         .await;
         lock.release().await;
         result.map(|()| Some(pass))
-    }
-
-    /// Reads the mailbox until `cancel`: holds the lock (waiting for it when
-    /// another process has it), keeps a session open, reconnects with
-    /// backoff after any failure.
-    pub async fn run(self, cancel: CancellationToken) {
-        let mut failures: u32 = 0;
-        loop {
-            if cancel.is_cancelled() {
-                return;
-            }
-            let lock = match self.lock().await {
-                Ok(Some(lock)) => lock,
-                Ok(None) => {
-                    tracing::debug!(mailbox = %self.mailbox.name, "Another process reads this mailbox; waiting");
-                    if sleep_or_cancel(self.lock_ttl / 4, &cancel).await {
-                        return;
-                    }
-                    continue;
-                }
-                Err(error) => {
-                    tracing::warn!(mailbox = %self.mailbox.name, %error, "Failed to take the mailbox lock");
-                    if sleep_or_cancel(self.lock_ttl / 4, &cancel).await {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let started = std::time::Instant::now();
-            let result = self.hold(lock, &cancel).await;
-            if cancel.is_cancelled() {
-                return;
-            }
-            if started.elapsed() >= HEALTHY_SESSION {
-                failures = 0;
-            }
-            failures = failures.saturating_add(1);
-            let delay = self.reconnect_delay(failures);
-            match result {
-                Ok(()) => {}
-                Err(MailboxError::LockLost) => {
-                    tracing::warn!(mailbox = %self.mailbox.name, "Lost the mailbox lock; another process may read it now");
-                }
-                Err(error) => {
-                    tracing::warn!(mailbox = %self.mailbox.name, %error, delay_ms = delay.as_millis() as u64, "Mailbox session ended; reconnecting");
-                }
-            }
-            if sleep_or_cancel(delay, &cancel).await {
-                return;
-            }
-        }
     }
 
     async fn lock(&self) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
@@ -440,15 +388,44 @@ impl MailboxWorker {
             }
         }
     }
+}
 
-    fn reconnect_delay(&self, failures: u32) -> Duration {
-        let exp = failures.saturating_sub(1).min(16);
-        let raw = RECONNECT_BASE
-            .saturating_mul(1u32 << exp)
-            .min(self.reconnect_max);
-        let half = raw / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64);
-        half + Duration::from_millis(jitter)
+/// Reads the mailbox while [`run`](crate::worker::run) runs it: each step
+/// takes the lock (waiting while another process has it) and holds a session
+/// until it fails or `cancel`; the loop reconnects with backoff. A session
+/// that held for a while starts the backoff again from its base.
+impl Worker for MailboxWorker {
+    type Error = MailboxError;
+
+    fn name(&self) -> String {
+        format!("mailbox {}", self.mailbox.name)
+    }
+
+    fn pace(&self) -> Pace {
+        Pace {
+            idle: self.lock_ttl / 4,
+            backoff: Backoff {
+                base: RECONNECT_BASE,
+                max: self.reconnect_max,
+            },
+        }
+    }
+
+    async fn step(&self, cancel: &CancellationToken) -> Result<Step, MailboxError> {
+        let lock = match self.lock().await {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                tracing::debug!(mailbox = %self.mailbox.name, "Another process reads this mailbox; waiting");
+                return Ok(Step::RetryAfter(self.lock_ttl / 4));
+            }
+            Err(error) => {
+                tracing::warn!(mailbox = %self.mailbox.name, %error, "Failed to take the mailbox lock");
+                return Ok(Step::RetryAfter(self.lock_ttl / 4));
+            }
+        };
+        // A session only ends without an error when cancelled.
+        self.hold(lock, cancel).await?;
+        Ok(Step::Worked)
     }
 }
 
@@ -490,13 +467,5 @@ fn quarantine_reason(error: &EmailParseError) -> String {
         EmailParseError::Unreadable => "the message has no readable header".to_owned(),
         EmailParseError::MissingSender => "the message has no usable sender address".to_owned(),
         EmailParseError::ParserFailed => "the mail parser failed on this message".to_owned(),
-    }
-}
-
-/// Sleeps; true when cancelled first.
-async fn sleep_or_cancel(delay: Duration, cancel: &CancellationToken) -> bool {
-    tokio::select! {
-        () = cancel.cancelled() => true,
-        () = tokio::time::sleep(delay) => false,
     }
 }

@@ -1,19 +1,17 @@
 //! The webhook worker: processes the webhook bodies the HTTP route stored
-//! before answering 200. Each body is parsed again from its stored bytes and
-//! every event in it is applied: citizen messages go through the ingest
-//! pipeline (deduplicated on their provider id, so a body processed twice
-//! changes nothing), echoes confirm our sends, receipts mark them delivered
-//! or read, unsends mark the stored message deleted.
+//! before answering 200 (the route checked only their signature and
+//! envelope). Each body is parsed here from its stored bytes and every event
+//! in it is applied: the messages the connector built (citizen messages,
+//! postbacks, story mentions) go through the ingest pipeline (deduplicated
+//! on their provider id, so a body processed twice changes nothing), echoes
+//! confirm our sends, receipts mark them delivered or read, unsends mark the
+//! stored message deleted.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use connectors::meta::{parse_webhook, MetaClient, MetaEvent, MetaSettings};
-use models::AttachmentContent;
-use models::{
-    ChannelIdentity, ExternalMessageId, InboundMessage, Language, MessageKind, ReferencePrefix,
-    ThreadHints,
-};
+use models::{AttachmentContent, InboundMessage, ReferencePrefix};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::{IngestError, Ingestor};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError, StoredWebhook};
+use crate::worker::{Pace, Step, Worker};
 
 /// The source name of Meta webhook bodies.
 pub const META_SOURCE: &str = "meta";
@@ -173,7 +172,7 @@ impl WebhookWorker {
                     let size = fetched.bytes.len() as u64;
                     budget = budget.saturating_sub(size);
                     attachment.size_bytes = Some(size);
-                    attachment.sha256 = Some(format!("{:x}", Sha256::digest(&fetched.bytes)));
+                    attachment.sha256 = Some(hex::encode(Sha256::digest(&fetched.bytes)));
                     attachment.content_type = fetched.content_type;
                     attachment.content = AttachmentContent::Inline {
                         bytes: fetched.bytes,
@@ -231,14 +230,16 @@ impl WebhookWorker {
         let batch = match parse_webhook(&webhook.body, &self.meta, &self.prefix) {
             Ok(batch) => batch,
             Err(error) => {
-                // The route checked the body before storing it; only a
-                // settings change in between can make it unreadable now.
+                // The route checked the envelope before storing the body, and
+                // `parse_webhook` accepts every body that check accepts; only
+                // a change of the connector in between can make it fail now.
                 tracing::warn!(webhook_id = %webhook.id, error = %error, "Stored webhook body no longer parses");
                 return Ok(());
             }
         };
         let now = self.clock.now();
         for event in batch.events {
+            let channel = event.channel();
             match event {
                 MetaEvent::Message(mut message) => {
                     self.keep_attachments(&mut message.inbound).await?;
@@ -249,44 +250,18 @@ impl WebhookWorker {
                     tracing::debug!(?outcome, "Meta message taken in");
                 }
                 MetaEvent::Postback {
-                    identity,
-                    title,
-                    payload,
-                    mid,
-                    at,
-                } => {
-                    let external = mid.map(|m| m.to_string()).unwrap_or_else(|| {
-                        format!(
-                            "postback:{}:{}:{}",
-                            identity.key(),
-                            at.timestamp_millis(),
-                            payload
-                        )
-                    });
-                    if let Some(message) =
-                        synthetic_message(&identity, &external, title, MessageKind::Citizen, at)
-                    {
-                        self.ingestor
-                            .ingest(&message, None, &|_| (0, String::new()))
-                            .await?;
-                    }
+                    inbound: Some(message),
+                    ..
                 }
-                MetaEvent::StoryMention {
-                    identity, mid, at, ..
+                | MetaEvent::StoryMention {
+                    inbound: message, ..
                 } => {
-                    // Recorded on the conversation for an agent; the media is
-                    // not stored and nothing is acknowledged.
-                    if let Some(message) = synthetic_message(
-                        &identity,
-                        mid.as_ref(),
-                        String::new(),
-                        MessageKind::AutoReply,
-                        at,
-                    ) {
-                        self.ingestor
-                            .ingest(&message, None, &|_| (0, String::new()))
-                            .await?;
-                    }
+                    self.ingestor
+                        .ingest(&message, None, &|_| (0, String::new()))
+                        .await?;
+                }
+                MetaEvent::Postback { inbound: None, .. } => {
+                    tracing::info!("Postback without a usable id ignored");
                 }
                 MetaEvent::Echo { mid, outbox_id, .. } => {
                     if let Some(id) = outbox_id {
@@ -317,8 +292,8 @@ impl WebhookWorker {
                         .mark_outbound_receipt(&identity, &ids, watermark, true, now)
                         .await?;
                 }
-                MetaEvent::Deleted { identity, mid } => {
-                    if let Some(channel) = channel_of(&identity) {
+                MetaEvent::Deleted { mid, .. } => {
+                    if let Some(channel) = channel {
                         let found = self.store.mark_message_deleted(channel, &mid, now).await?;
                         tracing::info!(found, "Citizen unsent a message");
                     }
@@ -333,66 +308,27 @@ impl WebhookWorker {
         }
         Ok(())
     }
-
-    /// Runs until cancelled.
-    pub async fn run(self, cancel: CancellationToken) {
-        loop {
-            let outcome = tokio::select! {
-                () = cancel.cancelled() => return,
-                outcome = self.step() => outcome,
-            };
-            let wait = match outcome {
-                Ok(WebhookOutcome::Completed(_)) => continue,
-                Ok(WebhookOutcome::QueueEmpty) => self.idle,
-                Err(error) => {
-                    tracing::warn!(error = %error, cause = ?error, "Webhook step failed");
-                    self.idle
-                }
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = self.wakeup.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
-    }
 }
 
-fn channel_of(identity: &ChannelIdentity) -> Option<models::Channel> {
-    match identity {
-        ChannelIdentity::Messenger { .. } => Some(models::Channel::Messenger),
-        ChannelIdentity::Instagram { .. } => Some(models::Channel::Instagram),
-        _ => None,
-    }
-}
+impl Worker for WebhookWorker {
+    type Error = StoreError;
 
-/// A message for an event that is not a text message but belongs on the
-/// conversation (a button tap, a story mention).
-fn synthetic_message(
-    identity: &ChannelIdentity,
-    external_id: &str,
-    text: String,
-    kind: MessageKind,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Option<InboundMessage> {
-    Some(InboundMessage {
-        channel: channel_of(identity)?,
-        external_id: ExternalMessageId::parse(external_id).ok()?,
-        sender: identity.clone(),
-        sender_name: None,
-        sender_phone: None,
-        received_at: at,
-        subject: None,
-        language: if text.is_empty() {
-            Language::Fr
-        } else {
-            Language::detect(&text)
-        },
-        body_text: text.clone(),
-        new_text: text,
-        body_html: None,
-        kind,
-        hints: ThreadHints::default(),
-        attachments: Vec::new(),
-    })
+    fn name(&self) -> String {
+        "webhooks".to_owned()
+    }
+
+    fn pace(&self) -> Pace {
+        Pace::polling(self.idle)
+    }
+
+    fn wakeup(&self) -> Option<Arc<Notify>> {
+        Some(Arc::clone(&self.wakeup))
+    }
+
+    async fn step(&self, _cancel: &CancellationToken) -> Result<Step, StoreError> {
+        Ok(match WebhookWorker::step(self).await? {
+            WebhookOutcome::Completed(_) => Step::Worked,
+            WebhookOutcome::QueueEmpty => Step::Idle,
+        })
+    }
 }

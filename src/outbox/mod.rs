@@ -14,12 +14,14 @@ use std::time::Duration;
 
 use connectors::{Connector, ConnectorError};
 use models::Channel;
-use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::store::{SentMessage, Store, StoreError};
+use crate::worker::{self, Pace, Step, Worker};
 use compose::Composer;
+
+pub use crate::worker::Backoff;
 
 /// The senders, by channel.
 #[derive(Clone, Default)]
@@ -62,28 +64,6 @@ pub enum StepOutcome {
     Dead,
     /// Nothing was due.
     QueueEmpty,
-}
-
-/// Retry timing.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    /// First delay.
-    pub base: Duration,
-    /// Longest delay.
-    pub max: Duration,
-}
-
-impl Backoff {
-    /// The delay before attempt `attempt + 1`: `base · 2^(attempt-1)` capped at
-    /// `max`, then "equal jitter" (half fixed, half random) so that many rows
-    /// failing together do not retry together.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let exp = attempt.saturating_sub(1).min(20);
-        let raw = self.base.saturating_mul(1u32 << exp).min(self.max);
-        let half = raw / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64);
-        half + Duration::from_millis(jitter)
-    }
 }
 
 /// Delivers outbox rows.
@@ -275,11 +255,6 @@ impl OutboxWorker {
         }
     }
 
-    /// Runs until cancelled. An attempt in flight is finished before exiting.
-    pub async fn run(self, cancel: CancellationToken) {
-        self.run_with(1, cancel).await;
-    }
-
     /// Runs `senders` delivery loops side by side until cancelled, after one
     /// recovery pass. A relay acknowledges a message only once it is safely
     /// queued on its disk, so one connection waits on every one of those
@@ -292,65 +267,34 @@ impl OutboxWorker {
         }
         let mut loops = tokio::task::JoinSet::new();
         for _ in 0..senders.max(1) {
-            let worker = self.clone();
-            let cancel = cancel.clone();
-            loops.spawn(async move { worker.deliver(cancel).await });
+            loops.spawn(worker::run(self.clone(), cancel.clone()));
         }
         while loops.join_next().await.is_some() {}
     }
-
-    async fn deliver(&self, cancel: CancellationToken) {
-        loop {
-            if cancel.is_cancelled() {
-                return;
-            }
-            let wait = match self.step().await {
-                Ok(StepOutcome::QueueEmpty) => {
-                    // Abandoned claims are looked for when the queue is idle,
-                    // not before every claim: a write saved per delivery.
-                    if let Err(error) = self.store.expire_outbox_leases(self.clock.now()).await {
-                        tracing::warn!(error = %error, cause = ?error, "Outbox lease sweep failed");
-                    }
-                    self.idle
-                }
-                Ok(_) => continue,
-                Err(error) => {
-                    tracing::warn!(error = %error, cause = ?error, "Outbox step failed");
-                    self.idle
-                }
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
-    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Worker for OutboxWorker {
+    type Error = StoreError;
 
-    #[test]
-    fn backoff_grows_and_stays_under_its_cap() {
-        // Arrange
-        let b = Backoff {
-            base: Duration::from_secs(30),
-            max: Duration::from_secs(3600),
-        };
-        // Act
-        let delays: Vec<Duration> = (1..=12).map(|a| b.delay(a)).collect();
-        // Assert
-        for (i, d) in delays.iter().enumerate() {
-            let attempt = u32::try_from(i).unwrap() + 1;
-            let raw = Duration::from_secs(30)
-                .saturating_mul(1 << (attempt - 1))
-                .min(Duration::from_secs(3600));
-            assert!(
-                *d >= raw / 2 && *d <= raw,
-                "attempt {attempt}: {d:?} outside {:?}..={raw:?}",
-                raw / 2
-            );
+    fn name(&self) -> String {
+        "outbox".to_owned()
+    }
+
+    fn pace(&self) -> Pace {
+        Pace::polling(self.idle)
+    }
+
+    async fn step(&self, _cancel: &CancellationToken) -> Result<Step, StoreError> {
+        match OutboxWorker::step(self).await? {
+            StepOutcome::QueueEmpty => {
+                // Abandoned claims are looked for when the queue is idle,
+                // not before every claim: a write saved per delivery.
+                self.store.expire_outbox_leases(self.clock.now()).await?;
+                Ok(Step::Idle)
+            }
+            StepOutcome::Completed | StepOutcome::Retry { .. } | StepOutcome::Dead => {
+                Ok(Step::Worked)
+            }
         }
     }
 }

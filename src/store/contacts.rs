@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use models::{Channel, ChannelIdentity, ContactId, ThreadId};
 use serde::Serialize;
 
+use super::engine::{on_engine, Backend, BackendTx, Pool};
+use super::rows::Text;
+use super::shared::identity_parts;
 use super::StoreError;
 
 /// Most contacts one search returns.
@@ -265,7 +268,7 @@ pub trait ContactsTx: Send {
 }
 
 /// The columns of a [`ContactSummary`] from `contacts c`.
-pub(super) const CONTACT_COLUMNS: &str =
+const CONTACT_COLUMNS: &str =
     "c.id, c.display_name, c.phone, c.postal_address, c.language, c.version,
      COALESCE((SELECT MIN(i.key) FROM contact_identities i WHERE i.contact_id = c.id AND i.kind = 'email'),
               c.unverified_email) AS email,
@@ -273,478 +276,516 @@ pub(super) const CONTACT_COLUMNS: &str =
       AND NOT EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id)) AS unverified";
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-pub(super) fn like_escape(text: &str) -> String {
+fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
 
-/// Instantiates [`Contacts`] for `$store` and [`ContactsTx`] for `$tx`.
-macro_rules! impl_contacts {
-    ($store:ident, $tx:ident) => {
-        #[async_trait::async_trait]
-        impl $crate::store::contacts::Contacts for $store {
-            async fn search_contacts(
-                &self,
-                name_key: Option<&str>,
-                phone: Option<&models::PhoneNumber>,
-                email: Option<&str>,
-                limit: u32,
-            ) -> Result<Vec<$crate::store::contacts::ContactSummary>, StoreError> {
-                use $crate::store::contacts::{like_escape, CONTACT_COLUMNS};
-                let sql = format!(
-                    "SELECT {CONTACT_COLUMNS} FROM contacts c
-                     WHERE c.merged_into IS NULL
-                       AND (c.name_key LIKE $1 ESCAPE '\\'
-                            OR c.phone = $2
-                            OR c.unverified_email LIKE $3 ESCAPE '\\'
-                            OR c.id IN (SELECT contact_id FROM contact_identities
-                                        WHERE (kind = 'phone' AND key = $2)
-                                           OR (kind = 'email' AND key LIKE $3 ESCAPE '\\')))
-                     ORDER BY c.updated_at DESC, c.id LIMIT {}",
-                    limit.clamp(1, $crate::store::contacts::MAX_CONTACT_MATCHES)
-                );
-                Ok(sqlx::query_as(&sql)
-                    .bind(name_key.map(|k| format!("%{}%", like_escape(k))))
-                    .bind(phone.map(|p| p.as_ref().to_owned()))
-                    .bind(email.map(|e| format!("{}%", like_escape(&e.to_lowercase()))))
-                    .fetch_all(self.reader())
-                    .await?)
-            }
-
-            async fn get_contact(
-                &self,
-                id: models::ContactId,
-            ) -> Result<Option<$crate::store::contacts::ContactRecord>, StoreError> {
-                use $crate::store::contacts::CONTACT_COLUMNS;
-                let sql = format!(
-                    "SELECT {CONTACT_COLUMNS}, c.merged_into, c.created_at FROM contacts c WHERE c.id = $1"
-                );
-                #[derive(sqlx::FromRow)]
-                struct Row {
-                    #[sqlx(flatten)]
-                    summary: $crate::store::contacts::ContactSummary,
-                    merged_into: Option<String>,
-                    created_at: chrono::DateTime<chrono::Utc>,
-                }
-                let Some(row): Option<Row> = sqlx::query_as(&sql)
-                    .bind(id.to_string())
-                    .fetch_optional(self.reader())
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let identities: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT kind, key FROM contact_identities WHERE contact_id = $1 ORDER BY kind, key",
-                )
-                .bind(id.to_string())
-                .fetch_all(self.reader())
-                .await?;
-                Ok(Some($crate::store::contacts::ContactRecord {
-                    summary: row.summary,
-                    identities,
-                    merged_into: row.merged_into,
-                    created_at: row.created_at,
-                }))
-            }
-
-            async fn merge_candidates(
-                &self,
-                id: models::ContactId,
-            ) -> Result<Vec<$crate::store::contacts::MergeCandidate>, StoreError> {
-                use $crate::store::contacts::{
-                    ContactSummary, MatchReason, MergeCandidate, CONTACT_COLUMNS,
-                };
-                let me: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                    "SELECT name_key, phone, postal_address FROM contacts WHERE id = $1",
-                )
-                .bind(id.to_string())
-                .fetch_optional(self.reader())
-                .await?;
-                let Some((name_key, phone, address)) = me else {
-                    return Ok(Vec::new());
-                };
-                let phones: Vec<(String,)> = sqlx::query_as(
-                    "SELECT key FROM contact_identities WHERE contact_id = $1 AND kind = 'phone'",
-                )
-                .bind(id.to_string())
-                .fetch_all(self.reader())
-                .await?;
-                let mut phones: Vec<String> = phones.into_iter().map(|(p,)| p).collect();
-                phones.extend(phone);
-                let mut out: Vec<MergeCandidate> = Vec::new();
-                // The same address on both sides, one of them given on the
-                // public form: the agent decides whether it is one person.
-                let emails: Vec<(String,)> = sqlx::query_as(
-                    "SELECT key FROM contact_identities WHERE contact_id = $1 AND kind = 'email'
-                     UNION SELECT unverified_email FROM contacts
-                     WHERE id = $1 AND unverified_email IS NOT NULL",
-                )
-                .bind(id.to_string())
-                .fetch_all(self.reader())
-                .await?;
-                for (address,) in &emails {
-                    let sql = format!(
-                        "SELECT {CONTACT_COLUMNS} FROM contacts c
-                         WHERE c.merged_into IS NULL AND c.id <> $1
-                           AND (c.unverified_email = $2
-                                OR c.id IN (SELECT contact_id FROM contact_identities
-                                            WHERE kind = 'email' AND key = $2))
-                         ORDER BY c.id LIMIT 20"
-                    );
-                    let rows: Vec<ContactSummary> = sqlx::query_as(&sql)
-                        .bind(id.to_string())
-                        .bind(address)
-                        .fetch_all(self.reader())
-                        .await?;
-                    for row in rows {
-                        if !out.iter().any(|c| c.contact.id == row.id) {
-                            out.push(MergeCandidate {
-                                contact: row,
-                                reason: MatchReason::SameEmailUnverified,
-                            });
-                        }
-                    }
-                }
-                for number in &phones {
-                    let sql = format!(
-                        "SELECT {CONTACT_COLUMNS} FROM contacts c
-                         WHERE c.merged_into IS NULL AND c.id <> $1
-                           AND (c.phone = $2 OR c.id IN (SELECT contact_id FROM contact_identities
-                                                         WHERE kind = 'phone' AND key = $2))
-                         ORDER BY c.id LIMIT 20"
-                    );
-                    let rows: Vec<ContactSummary> = sqlx::query_as(&sql)
-                        .bind(id.to_string())
-                        .bind(number)
-                        .fetch_all(self.reader())
-                        .await?;
-                    for row in rows {
-                        if !out.iter().any(|c| c.contact.id == row.id) {
-                            out.push(MergeCandidate {
-                                contact: row,
-                                reason: MatchReason::SamePhone,
-                            });
-                        }
-                    }
-                }
-                if let Some(key) = name_key {
-                    let sql = format!(
-                        "SELECT {CONTACT_COLUMNS} FROM contacts c
-                         WHERE c.merged_into IS NULL AND c.id <> $1 AND c.name_key = $2
-                         ORDER BY c.id LIMIT 20"
-                    );
-                    let rows: Vec<ContactSummary> = sqlx::query_as(&sql)
-                        .bind(id.to_string())
-                        .bind(&key)
-                        .fetch_all(self.reader())
-                        .await?;
-                    let fold = |a: &str| models::name::name_key(a);
-                    for row in rows {
-                        if out.iter().any(|c| c.contact.id == row.id) {
-                            continue;
-                        }
-                        let reason = match (address.as_deref(), row.postal_address.as_deref()) {
-                            (Some(a), Some(b)) if fold(a) == fold(b) => {
-                                MatchReason::SameNameAndAddress
-                            }
-                            // Two known addresses that differ: two people
-                            // who share a name.
-                            (Some(_), Some(_)) => continue,
-                            _ => MatchReason::SameName,
-                        };
-                        out.push(MergeCandidate {
-                            contact: row,
-                            reason,
-                        });
-                    }
-                }
-                Ok(out)
-            }
-
-            async fn list_contact_log(
-                &self,
-                id: models::ContactId,
-            ) -> Result<Vec<$crate::store::contacts::ContactLogEntry>, StoreError> {
-                Ok(sqlx::query_as(
-                    "SELECT l.id, l.channel, l.contact_id, l.recorded_by, l.request_text, l.topic,
-                            l.outcome, l.thread_id, t.reference, l.created_at
-                     FROM contact_log l LEFT JOIN threads t ON t.id = l.thread_id
-                     WHERE l.contact_id = $1 ORDER BY l.created_at DESC, l.id DESC LIMIT 200",
-                )
-                .bind(id.to_string())
-                .fetch_all(self.reader())
-                .await?)
-            }
-
-            async fn contact_log_since(
-                &self,
-                since: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, bool)>, StoreError> {
-                let rows: Vec<(chrono::DateTime<chrono::Utc>, String, String)> = sqlx::query_as(
-                    "SELECT created_at, channel, outcome FROM contact_log
-                     WHERE created_at >= $1 ORDER BY created_at",
-                )
-                .bind(since)
-                .fetch_all(self.reader())
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(at, channel, outcome)| (at, channel, outcome == "resolved"))
-                    .collect())
-            }
-
-            async fn contact_threads(
-                &self,
-                id: models::ContactId,
-            ) -> Result<Vec<$crate::store::contacts::ContactThread>, StoreError> {
-                Ok(sqlx::query_as(
-                    "SELECT id, reference, channel, status, subject, last_message_at FROM threads
-                     WHERE contact_id = $1 AND category = 'request'
-                     ORDER BY last_message_at DESC, id DESC LIMIT 200",
-                )
-                .bind(id.to_string())
-                .fetch_all(self.reader())
-                .await?)
-            }
-
-            async fn linked_threads(
-                &self,
-                thread: models::ThreadId,
-            ) -> Result<Vec<$crate::store::contacts::ContactThread>, StoreError> {
-                Ok(sqlx::query_as(
-                    "SELECT t.id, t.reference, t.channel, t.status, t.subject, t.last_message_at
-                     FROM threads t
-                     WHERE t.id IN (SELECT thread_b FROM thread_links WHERE thread_a = $1
-                                    UNION SELECT thread_a FROM thread_links WHERE thread_b = $1)
-                     ORDER BY t.last_message_at DESC, t.id DESC",
-                )
-                .bind(thread.to_string())
-                .fetch_all(self.reader())
-                .await?)
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::contacts::ContactsTx for $tx {
-            async fn lock_contact(
-                &mut self,
-                id: models::ContactId,
-            ) -> Result<Option<(i64, Option<String>)>, StoreError> {
-                // A no-op update takes the row lock on PostgreSQL; SQLite's
-                // single writer already serialises the transaction.
-                Ok(sqlx::query_as(
-                    "UPDATE contacts SET version = version WHERE id = $1
-                     RETURNING version, merged_into",
-                )
-                .bind(id.to_string())
-                .fetch_optional(&mut *self.tx)
-                .await?)
-            }
-
-            async fn update_contact(
-                &mut self,
-                id: models::ContactId,
-                version: i64,
-                changes: &$crate::store::contacts::ContactChanges,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, StoreError> {
-                let name_key = changes
-                    .display_name
-                    .as_deref()
-                    .and_then(models::name::name_key);
-                let done = sqlx::query(
-                    "UPDATE contacts
-                     SET display_name = COALESCE($3, display_name),
-                         name_key = CASE WHEN $3 IS NULL THEN name_key ELSE $4 END,
-                         phone = COALESCE($5, phone),
-                         postal_address = COALESCE($6, postal_address),
-                         language = COALESCE($7, language),
-                         updated_at = $8,
-                         version = version + 1
-                     WHERE id = $1 AND version = $2 AND merged_into IS NULL",
-                )
-                .bind(id.to_string())
-                .bind(version)
-                .bind(changes.display_name.as_deref())
-                .bind(name_key)
-                .bind(changes.phone.as_ref().map(|p| p.as_ref().to_owned()))
-                .bind(changes.postal_address.as_deref())
-                .bind(changes.language.map(|l| l.as_str()))
-                .bind(at)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn attach_identity(
-                &mut self,
-                id: models::ContactId,
-                identity: &models::ChannelIdentity,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<$crate::store::contacts::Attached, StoreError> {
-                let (kind, key) = $crate::store::shared::identity_parts(identity);
-                sqlx::query(
-                    "INSERT INTO contact_identities (kind, key, contact_id, created_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(kind)
-                .bind(&key)
-                .bind(id.to_string())
-                .bind(at)
-                .execute(&mut *self.tx)
-                .await?;
-                let (owner,): (String,) = sqlx::query_as(
-                    "SELECT contact_id FROM contact_identities WHERE kind = $1 AND key = $2",
-                )
-                .bind(kind)
-                .bind(&key)
-                .fetch_one(&mut *self.tx)
-                .await?;
-                let owner = models::ContactId::parse(&owner)
-                    .map_err(|e| StoreError::corrupt("contact id", e))?;
-                Ok(if owner == id {
-                    $crate::store::contacts::Attached::Ours
-                } else {
-                    $crate::store::contacts::Attached::Other(owner)
-                })
-            }
-
-            async fn insert_contact_log(
-                &mut self,
-                entry: &$crate::store::contacts::NewContactLog,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO contact_log
-                         (id, channel, contact_id, recorded_by, request_text, topic, outcome,
-                          thread_id, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(&entry.id)
-                .bind(entry.channel.as_str())
-                .bind(entry.contact_id.to_string())
-                .bind(&entry.recorded_by)
-                .bind(&entry.text)
-                .bind(entry.topic.map(|t| t.as_str()))
-                .bind(entry.outcome)
-                .bind(entry.thread_id.map(|t| t.to_string()))
-                .bind(entry.at)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(())
-            }
-
-            async fn set_opening_topic(
-                &mut self,
-                thread: models::ThreadId,
-                topic: models::Topic,
-                department: Option<&str>,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE threads SET topic = $2, topic_source = 'agent',
-                         department = COALESCE($3, department)
-                     WHERE id = $1",
-                )
-                .bind(thread.to_string())
-                .bind(topic.as_str())
-                .bind(department)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(())
-            }
-
-            async fn merge_contacts(
-                &mut self,
-                from: models::ContactId,
-                into: models::ContactId,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(), StoreError> {
-                let (from, into) = (from.to_string(), into.to_string());
-                for sql in [
-                    "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1",
-                    "UPDATE threads SET contact_id = $2 WHERE contact_id = $1",
-                    "UPDATE messages SET contact_id = $2 WHERE contact_id = $1",
-                    "UPDATE contact_log SET contact_id = $2 WHERE contact_id = $1",
-                    "UPDATE service_refusals SET contact_id = $2 WHERE contact_id = $1",
-                ] {
-                    sqlx::query(sql)
-                        .bind(&from)
-                        .bind(&into)
-                        .execute(&mut *self.tx)
-                        .await?;
-                }
-                sqlx::query(
-                    "UPDATE contacts SET
-                         display_name = COALESCE(display_name, (SELECT display_name FROM contacts WHERE id = $1)),
-                         name_key = COALESCE(name_key, (SELECT name_key FROM contacts WHERE id = $1)),
-                         phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = $1)),
-                         postal_address = COALESCE(postal_address, (SELECT postal_address FROM contacts WHERE id = $1)),
-                         updated_at = $3, version = version + 1
-                     WHERE id = $2",
-                )
-                .bind(&from)
-                .bind(&into)
-                .bind(at)
-                .execute(&mut *self.tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE contacts SET merged_into = $2, updated_at = $3, version = version + 1
-                     WHERE id = $1",
-                )
-                .bind(&from)
-                .bind(&into)
-                .bind(at)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(())
-            }
-
-            async fn thread_contact(
-                &mut self,
-                thread: models::ThreadId,
-            ) -> Result<Option<models::ContactId>, StoreError> {
-                let row: Option<(String,)> =
-                    sqlx::query_as("SELECT contact_id FROM threads WHERE id = $1")
-                        .bind(thread.to_string())
-                        .fetch_optional(&mut *self.tx)
-                        .await?;
-                row.map(|(id,)| {
-                    models::ContactId::parse(&id).map_err(|e| StoreError::corrupt("contact id", e))
-                })
-                .transpose()
-            }
-
-            async fn link_threads(
-                &mut self,
-                a: models::ThreadId,
-                b: models::ThreadId,
-                by: &str,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, StoreError> {
-                let (a, b) = {
-                    let (a, b) = (a.to_string(), b.to_string());
-                    if a < b {
-                        (a, b)
-                    } else {
-                        (b, a)
-                    }
-                };
-                let done = sqlx::query(
-                    "INSERT INTO thread_links (thread_a, thread_b, linked_by, created_at)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(a)
-                .bind(b)
-                .bind(by)
-                .bind(at)
-                .execute(&mut *self.tx)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-        }
-    };
+/// The contacts (not merged away, other than `id`) matching `condition`, a
+/// test on `c` with `$2` bound to `value`.
+async fn other_contacts(
+    pool: Pool<'_>,
+    id: ContactId,
+    condition: &str,
+    value: &str,
+) -> Result<Vec<ContactSummary>, StoreError> {
+    let sql = format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c
+         WHERE c.merged_into IS NULL AND c.id <> $1 AND ({condition})
+         ORDER BY c.id LIMIT 20"
+    );
+    Ok(on_engine!(pool, |c| sqlx::query_as(&sql)
+        .bind(Text(id))
+        .bind(value)
+        .fetch_all(c)
+        .await?))
 }
-pub(super) use impl_contacts;
+
+/// Other contacts with the email address `address`, verified or not.
+async fn contacts_with_email(
+    pool: Pool<'_>,
+    id: ContactId,
+    address: &str,
+) -> Result<Vec<ContactSummary>, StoreError> {
+    other_contacts(
+        pool,
+        id,
+        "c.unverified_email = $2
+         OR c.id IN (SELECT contact_id FROM contact_identities
+                     WHERE kind = 'email' AND key = $2)",
+        address,
+    )
+    .await
+}
+
+/// Other contacts with the phone number `number`, on the contact or as an
+/// identity.
+async fn contacts_with_phone(
+    pool: Pool<'_>,
+    id: ContactId,
+    number: &str,
+) -> Result<Vec<ContactSummary>, StoreError> {
+    other_contacts(
+        pool,
+        id,
+        "c.phone = $2
+         OR c.id IN (SELECT contact_id FROM contact_identities
+                     WHERE kind = 'phone' AND key = $2)",
+        number,
+    )
+    .await
+}
+
+/// Other contacts whose folded name is `name_key`.
+async fn contacts_with_name(
+    pool: Pool<'_>,
+    id: ContactId,
+    name_key: &str,
+) -> Result<Vec<ContactSummary>, StoreError> {
+    other_contacts(pool, id, "c.name_key = $2", name_key).await
+}
+
+/// A contact's name key, phone and postal address, or `None`.
+async fn contact_match_keys(
+    pool: Pool<'_>,
+    id: ContactId,
+) -> Result<Option<(Option<String>, Option<String>, Option<String>)>, StoreError> {
+    Ok(on_engine!(pool, |c| sqlx::query_as(
+        "SELECT name_key, phone, postal_address FROM contacts WHERE id = $1",
+    )
+    .bind(Text(id))
+    .fetch_optional(c)
+    .await?))
+}
+
+/// A contact's identities of one kind (`phone`, `email`), as keys.
+async fn identity_keys(
+    pool: Pool<'_>,
+    id: ContactId,
+    kind: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(on_engine!(pool, |c| sqlx::query_scalar(
+        "SELECT key FROM contact_identities WHERE contact_id = $1 AND kind = $2",
+    )
+    .bind(Text(id))
+    .bind(kind)
+    .fetch_all(c)
+    .await?))
+}
+
+/// A contact's email addresses: its identities and the unproven one a
+/// public form gave.
+async fn contact_emails(pool: Pool<'_>, id: ContactId) -> Result<Vec<String>, StoreError> {
+    Ok(on_engine!(pool, |c| sqlx::query_scalar(
+        "SELECT key FROM contact_identities WHERE contact_id = $1 AND kind = 'email'
+         UNION SELECT unverified_email FROM contacts
+         WHERE id = $1 AND unverified_email IS NOT NULL",
+    )
+    .bind(Text(id))
+    .fetch_all(c)
+    .await?))
+}
+
+#[async_trait]
+impl<B: Backend> Contacts for B {
+    #[tracing::instrument(skip_all)]
+    async fn search_contacts(
+        &self,
+        name_key: Option<&str>,
+        phone: Option<&models::PhoneNumber>,
+        email: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ContactSummary>, StoreError> {
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c
+             WHERE c.merged_into IS NULL
+               AND (c.name_key LIKE $1 ESCAPE '\\'
+                    OR c.phone = $2
+                    OR c.unverified_email LIKE $3 ESCAPE '\\'
+                    OR c.id IN (SELECT contact_id FROM contact_identities
+                                WHERE (kind = 'phone' AND key = $2)
+                                   OR (kind = 'email' AND key LIKE $3 ESCAPE '\\')))
+             ORDER BY c.updated_at DESC, c.id LIMIT {}",
+            limit.clamp(1, MAX_CONTACT_MATCHES)
+        );
+        let name = name_key.map(|k| format!("%{}%", like_escape(k)));
+        let email = email.map(|e| format!("{}%", like_escape(&e.to_lowercase())));
+        Ok(on_engine!(self.reader(), |c| sqlx::query_as(&sql)
+            .bind(name.as_deref())
+            .bind(phone.map(AsRef::<str>::as_ref))
+            .bind(email.as_deref())
+            .fetch_all(c)
+            .await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn get_contact(&self, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            summary: ContactSummary,
+            merged_into: Option<String>,
+            created_at: DateTime<Utc>,
+        }
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS}, c.merged_into, c.created_at FROM contacts c WHERE c.id = $1"
+        );
+        let row: Option<Row> = on_engine!(self.reader(), |c| sqlx::query_as(&sql)
+            .bind(Text(id))
+            .fetch_optional(c)
+            .await?);
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let identities: Vec<(String, String)> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT kind, key FROM contact_identities WHERE contact_id = $1 ORDER BY kind, key",
+        )
+        .bind(Text(id))
+        .fetch_all(c)
+        .await?);
+        Ok(Some(ContactRecord {
+            summary: row.summary,
+            identities,
+            merged_into: row.merged_into,
+            created_at: row.created_at,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn merge_candidates(&self, id: ContactId) -> Result<Vec<MergeCandidate>, StoreError> {
+        let pool = self.reader();
+        let Some((name_key, phone, address)) = contact_match_keys(pool, id).await? else {
+            return Ok(Vec::new());
+        };
+        let mut phones = identity_keys(pool, id, "phone").await?;
+        phones.extend(phone);
+        let mut out: Vec<MergeCandidate> = Vec::new();
+        // The same address on both sides, one of them given on the
+        // public form: the agent decides whether it is one person.
+        for address in &contact_emails(pool, id).await? {
+            for row in contacts_with_email(pool, id, address).await? {
+                if !out.iter().any(|c| c.contact.id == row.id) {
+                    out.push(MergeCandidate {
+                        contact: row,
+                        reason: MatchReason::SameEmailUnverified,
+                    });
+                }
+            }
+        }
+        for number in &phones {
+            for row in contacts_with_phone(pool, id, number).await? {
+                if !out.iter().any(|c| c.contact.id == row.id) {
+                    out.push(MergeCandidate {
+                        contact: row,
+                        reason: MatchReason::SamePhone,
+                    });
+                }
+            }
+        }
+        if let Some(key) = name_key {
+            let fold = |a: &str| models::name::name_key(a);
+            for row in contacts_with_name(pool, id, &key).await? {
+                if out.iter().any(|c| c.contact.id == row.id) {
+                    continue;
+                }
+                let reason = match (address.as_deref(), row.postal_address.as_deref()) {
+                    (Some(a), Some(b)) if fold(a) == fold(b) => MatchReason::SameNameAndAddress,
+                    // Two known addresses that differ: two people
+                    // who share a name.
+                    (Some(_), Some(_)) => continue,
+                    _ => MatchReason::SameName,
+                };
+                out.push(MergeCandidate {
+                    contact: row,
+                    reason,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn list_contact_log(&self, id: ContactId) -> Result<Vec<ContactLogEntry>, StoreError> {
+        Ok(on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT l.id, l.channel, l.contact_id, l.recorded_by, l.request_text, l.topic,
+                    l.outcome, l.thread_id, t.reference, l.created_at
+             FROM contact_log l LEFT JOIN threads t ON t.id = l.thread_id
+             WHERE l.contact_id = $1 ORDER BY l.created_at DESC, l.id DESC LIMIT 200",
+        )
+        .bind(Text(id))
+        .fetch_all(c)
+        .await?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn contact_log_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, String, bool)>, StoreError> {
+        let rows: Vec<(DateTime<Utc>, String, String)> = on_engine!(self.reader(), |c| {
+            sqlx::query_as(
+                "SELECT created_at, channel, outcome FROM contact_log
+                 WHERE created_at >= $1 ORDER BY created_at",
+            )
+            .bind(since)
+            .fetch_all(c)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(at, channel, outcome)| (at, channel, outcome == "resolved"))
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn contact_threads(&self, id: ContactId) -> Result<Vec<ContactThread>, StoreError> {
+        Ok(on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT id, reference, channel, status, subject, last_message_at FROM threads
+             WHERE contact_id = $1 AND category = 'request'
+             ORDER BY last_message_at DESC, id DESC LIMIT 200",
+        )
+        .bind(Text(id))
+        .fetch_all(c)
+        .await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(thread_id = %thread))]
+    async fn linked_threads(&self, thread: ThreadId) -> Result<Vec<ContactThread>, StoreError> {
+        Ok(on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT t.id, t.reference, t.channel, t.status, t.subject, t.last_message_at
+             FROM threads t
+             WHERE t.id IN (SELECT thread_b FROM thread_links WHERE thread_a = $1
+                            UNION SELECT thread_a FROM thread_links WHERE thread_b = $1)
+             ORDER BY t.last_message_at DESC, t.id DESC",
+        )
+        .bind(Text(thread))
+        .fetch_all(c)
+        .await?))
+    }
+}
+
+#[async_trait]
+impl<T: BackendTx> ContactsTx for T {
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn lock_contact(
+        &mut self,
+        id: ContactId,
+    ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+        // A no-op update takes the row lock on PostgreSQL; SQLite's
+        // single writer already serialises the transaction.
+        Ok(on_engine!(self.conn(), |c| sqlx::query_as(
+            "UPDATE contacts SET version = version WHERE id = $1
+             RETURNING version, merged_into",
+        )
+        .bind(Text(id))
+        .fetch_optional(c)
+        .await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn update_contact(
+        &mut self,
+        id: ContactId,
+        version: i64,
+        changes: &ContactChanges,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let name_key = changes
+            .display_name
+            .as_deref()
+            .and_then(models::name::name_key);
+        let changed = on_engine!(self.conn(), |c| sqlx::query(
+            "UPDATE contacts
+             SET display_name = COALESCE($3, display_name),
+                 name_key = CASE WHEN $3 IS NULL THEN name_key ELSE $4 END,
+                 phone = COALESCE($5, phone),
+                 postal_address = COALESCE($6, postal_address),
+                 language = COALESCE($7, language),
+                 updated_at = $8,
+                 version = version + 1
+             WHERE id = $1 AND version = $2 AND merged_into IS NULL",
+        )
+        .bind(Text(id))
+        .bind(version)
+        .bind(changes.display_name.as_deref())
+        .bind(name_key.as_deref())
+        .bind(changes.phone.as_ref().map(AsRef::<str>::as_ref))
+        .bind(changes.postal_address.as_deref())
+        .bind(changes.language.map(|l| l.as_str()))
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(changed == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %id))]
+    async fn attach_identity(
+        &mut self,
+        id: ContactId,
+        identity: &ChannelIdentity,
+        at: DateTime<Utc>,
+    ) -> Result<Attached, StoreError> {
+        let (kind, key) = identity_parts(identity);
+        on_engine!(self.conn(), |c| sqlx::query(
+            "INSERT INTO contact_identities (kind, key, contact_id, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(kind)
+        .bind(&key)
+        .bind(Text(id))
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        let owner: String = on_engine!(self.conn(), |c| sqlx::query_scalar(
+            "SELECT contact_id FROM contact_identities WHERE kind = $1 AND key = $2",
+        )
+        .bind(kind)
+        .bind(&key)
+        .fetch_one(c)
+        .await?);
+        let owner = ContactId::parse(&owner).map_err(|e| StoreError::corrupt("contact id", e))?;
+        Ok(if owner == id {
+            Attached::Ours
+        } else {
+            Attached::Other(owner)
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %entry.contact_id))]
+    async fn insert_contact_log(&mut self, entry: &NewContactLog) -> Result<(), StoreError> {
+        on_engine!(self.conn(), |c| sqlx::query(
+            "INSERT INTO contact_log
+                 (id, channel, contact_id, recorded_by, request_text, topic, outcome,
+                  thread_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&entry.id)
+        .bind(entry.channel.as_str())
+        .bind(Text(entry.contact_id))
+        .bind(&entry.recorded_by)
+        .bind(&entry.text)
+        .bind(entry.topic.map(|t| t.as_str()))
+        .bind(entry.outcome)
+        .bind(entry.thread_id.map(Text))
+        .bind(entry.at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(thread_id = %thread))]
+    async fn set_opening_topic(
+        &mut self,
+        thread: ThreadId,
+        topic: models::Topic,
+        department: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_engine!(self.conn(), |c| sqlx::query(
+            "UPDATE threads SET topic = $2, topic_source = 'agent',
+                 department = COALESCE($3, department)
+             WHERE id = $1",
+        )
+        .bind(Text(thread))
+        .bind(topic.as_str())
+        .bind(department)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(from = %from, into = %into))]
+    async fn merge_contacts(
+        &mut self,
+        from: ContactId,
+        into: ContactId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for sql in [
+            "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1",
+            "UPDATE threads SET contact_id = $2 WHERE contact_id = $1",
+            "UPDATE messages SET contact_id = $2 WHERE contact_id = $1",
+            "UPDATE contact_log SET contact_id = $2 WHERE contact_id = $1",
+            "UPDATE service_refusals SET contact_id = $2 WHERE contact_id = $1",
+        ] {
+            on_engine!(self.conn(), |c| sqlx::query(sql)
+                .bind(Text(from))
+                .bind(Text(into))
+                .execute(c)
+                .await?
+                .rows_affected());
+        }
+        on_engine!(self.conn(), |c| {
+            sqlx::query(
+            "UPDATE contacts SET
+                 display_name = COALESCE(display_name, (SELECT display_name FROM contacts WHERE id = $1)),
+                 name_key = COALESCE(name_key, (SELECT name_key FROM contacts WHERE id = $1)),
+                 phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = $1)),
+                 postal_address = COALESCE(postal_address, (SELECT postal_address FROM contacts WHERE id = $1)),
+                 updated_at = $3, version = version + 1
+             WHERE id = $2",
+        )
+        .bind(Text(from))
+        .bind(Text(into))
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected()
+        });
+        on_engine!(self.conn(), |c| sqlx::query(
+            "UPDATE contacts SET merged_into = $2, updated_at = $3, version = version + 1
+             WHERE id = $1",
+        )
+        .bind(Text(from))
+        .bind(Text(into))
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(thread_id = %thread))]
+    async fn thread_contact(&mut self, thread: ThreadId) -> Result<Option<ContactId>, StoreError> {
+        let id: Option<String> = on_engine!(self.conn(), |c| sqlx::query_scalar(
+            "SELECT contact_id FROM threads WHERE id = $1"
+        )
+        .bind(Text(thread))
+        .fetch_optional(c)
+        .await?);
+        id.map(|id| ContactId::parse(&id).map_err(|e| StoreError::corrupt("contact id", e)))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(a = %a, b = %b))]
+    async fn link_threads(
+        &mut self,
+        a: ThreadId,
+        b: ThreadId,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // Stored in text order, so a pair is one row whichever way it was
+        // linked; a UUID's order is its lower-case hyphenated text's order.
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        let added = on_engine!(self.conn(), |c| sqlx::query(
+            "INSERT INTO thread_links (thread_a, thread_b, linked_by, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(Text(a))
+        .bind(Text(b))
+        .bind(by)
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(added == 1)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -754,5 +795,21 @@ mod tests {
     fn like_patterns_match_what_was_typed_literally() {
         assert_eq!(like_escape("50%_a\\b"), "50\\%\\_a\\\\b");
         assert_eq!(like_escape("tremblay"), "tremblay");
+    }
+
+    #[test]
+    fn thread_ids_order_as_their_text_does() {
+        let ids = [
+            "00000000-0000-7000-8000-00000000000a",
+            "00000000-0000-7000-8000-000000000009",
+            "f0000000-0000-7000-8000-000000000000",
+            "10000000-0000-7000-8000-000000000000",
+        ]
+        .map(|text| ThreadId::parse(text).unwrap());
+        for a in ids {
+            for b in ids {
+                assert_eq!(a < b, a.to_string() < b.to_string(), "{a} against {b}");
+            }
+        }
     }
 }

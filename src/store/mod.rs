@@ -6,8 +6,29 @@
 //! pipeline's rules are written once (in `ingest`) over these primitives, and
 //! each backend only supplies its SQL. Nothing outside this module sees a row
 //! struct or a driver type.
+//!
+//! # How the SQL is laid out
+//!
+//! Each trait is implemented once, in an ordinary `impl` over the engine
+//! handle of `engine.rs` (`shared.rs`: [`Store`] and [`StoreTx`];
+//! `workspace.rs`; `contacts.rs`). A method holds its SQL as a plain
+//! literal and runs it with `on_engine!(pool, |c| …)`, a five-line macro
+//! that repeats the body for the SQLite and the PostgreSQL arm of a small
+//! enum of pools and connections. sqlx's types differ per engine, the code
+//! does not, so an editor, a reviewer and `#[instrument]` see ordinary
+//! functions. Generic functions over `sqlx::Database` were the other way;
+//! every bound type (`&str`, `DateTime<Utc>`, `Option<…>`, each row) then
+//! needs its `Encode`/`Decode`/`Type` bounds spelled out on every function,
+//! which buries the SQL. The statements that differ (queue claims with
+//! `FOR UPDATE SKIP LOCKED`, advisory locks, the mailbox lock, full-text
+//! search, migrations) are functions in `sqlite.rs` and `postgres.rs`,
+//! chosen by matching the pool's arm.
+//!
+//! Ids and reference numbers are bound through `rows::Text`, which encodes
+//! them as the text their columns hold; `models` stays free of sqlx.
 
 pub mod contacts;
+mod engine;
 pub mod postgres;
 mod rows;
 mod shared;

@@ -7,54 +7,14 @@
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Pool, Postgres};
 
-use super::contacts::impl_contacts;
-use super::shared::impl_shared_store;
-use super::workspace::impl_workspace;
+use super::engine::{Backend, BackendTx, Conn, Db, Pool as DbPool, Transaction};
 use super::{ConnectOptions, Engine, MailboxLock, StoreError};
 
-const ENGINE: Engine = Engine::Postgres;
-
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// A transaction-scoped advisory lock on the key's hash, released at commit.
-const SERIALIZE_SQL: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
-
-const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox
-     SET state = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
-     WHERE id = (
-         SELECT id FROM outbox
-         WHERE state = 'pending' AND next_attempt_at <= $2
-           AND (',' || $3 || ',') LIKE ('%,' || channel || ',%')
-         ORDER BY next_attempt_at, id
-         LIMIT 1
-         FOR UPDATE SKIP LOCKED
-     )
-     RETURNING id";
-
-const CLAIM_CLASSIFY_SQL: &str = "UPDATE classify_jobs
-     SET lease_until = $1, attempts = attempts + 1
-     WHERE message_id IN (
-         SELECT message_id FROM classify_jobs
-         WHERE lease_until IS NULL OR lease_until < $2
-         ORDER BY created_at, message_id
-         LIMIT $3
-         FOR UPDATE SKIP LOCKED
-     )
-     RETURNING message_id";
-
-const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
-     SET lease_until = $1, attempts = attempts + 1
-     WHERE id IN (
-         SELECT id FROM webhook_events
-         WHERE processed_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
-         ORDER BY id
-         LIMIT $3
-         FOR UPDATE SKIP LOCKED
-     )
-     RETURNING id, source, body, attempts";
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -65,7 +25,7 @@ pub struct PostgresStore {
 
 /// A write transaction.
 pub struct PostgresTx {
-    tx: sqlx::Transaction<'static, Postgres>,
+    pub(super) tx: sqlx::Transaction<'static, Postgres>,
 }
 
 impl PostgresStore {
@@ -96,43 +56,155 @@ impl PostgresStore {
                 .unwrap_or(super::workspace::SearchTuning::for_engine(Engine::Postgres)),
         })
     }
+}
 
-    fn writer(&self) -> &Pool<Postgres> {
-        &self.pool
+impl Backend for PostgresStore {
+    fn reader(&self) -> DbPool<'_> {
+        Db::Postgres(&self.pool)
     }
 
-    fn reader(&self) -> &Pool<Postgres> {
-        &self.pool
+    fn writer(&self) -> DbPool<'_> {
+        Db::Postgres(&self.pool)
+    }
+
+    fn search_tuning(&self) -> super::workspace::SearchTuning {
+        self.search
     }
 }
 
-impl PostgresStore {
-    /// Takes the mailbox's session-level advisory lock on a connection of its
-    /// own, taken out of the pool: the lock lives exactly as long as that
-    /// connection, so a process that dies releases it at once.
-    async fn lock_mailbox(
-        &self,
-        mailbox: &str,
-        _owner: &str,
-        _now: chrono::DateTime<chrono::Utc>,
-        _ttl: std::time::Duration,
-    ) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
-        let mut conn = self.pool.acquire().await?.detach();
-        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-            .bind(advisory_key(mailbox))
-            .fetch_one(&mut conn)
-            .await?;
-        if held {
-            Ok(Some(Box::new(PgMailboxLock {
-                conn: Some(conn),
-                mailbox: mailbox.to_owned(),
-            })))
-        } else {
-            if let Err(error) = conn.close().await {
-                tracing::debug!(%error, "Failed to close the advisory lock connection");
-            }
-            Ok(None)
+impl BackendTx for PostgresTx {
+    fn conn(&mut self) -> Conn<'_> {
+        Db::Postgres(&mut *self.tx)
+    }
+
+    fn into_transaction(self: Box<Self>) -> Transaction {
+        Db::Postgres(self.tx)
+    }
+}
+
+/// Applies the PostgreSQL migrations.
+pub(super) async fn migrate(pool: &Pool<Postgres>) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await.map_err(|e| {
+        StoreError::Internal(anyhow::Error::new(e).context("Failed to run migrations"))
+    })
+}
+
+/// Serialises the transaction with every other one that takes the same
+/// `key`: a transaction-scoped advisory lock on the key's hash, released at
+/// commit or rollback.
+pub(super) async fn serialize_on(conn: &mut PgConnection, key: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims the next due outbox row of one of `channels` (comma-joined); rows
+/// another process holds are skipped, never waited on. Returns its id.
+pub(super) async fn claim_outbox_row(
+    pool: &Pool<Postgres>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    channels: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE outbox
+         SET state = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
+         WHERE id = (
+             SELECT id FROM outbox
+             WHERE state = 'pending' AND next_attempt_at <= $2
+               AND (',' || $3 || ',') LIKE ('%,' || channel || ',%')
+             ORDER BY next_attempt_at, id
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED
+         )
+         RETURNING id",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(channels)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Leases up to `limit` classification jobs whose lease is free or has run
+/// out, oldest first, skipping rows another process holds; returns their
+/// message ids.
+pub(super) async fn claim_classify_jobs(
+    pool: &Pool<Postgres>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE classify_jobs
+         SET lease_until = $1, attempts = attempts + 1
+         WHERE message_id IN (
+             SELECT message_id FROM classify_jobs
+             WHERE lease_until IS NULL OR lease_until < $2
+             ORDER BY created_at, message_id
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED
+         )
+         RETURNING message_id",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Leases up to `limit` unprocessed webhook bodies, oldest first, skipping
+/// rows another process holds: `(id, source, body, attempts)`.
+pub(super) async fn claim_webhooks(
+    pool: &Pool<Postgres>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(String, String, Vec<u8>, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE webhook_events
+         SET lease_until = $1, attempts = attempts + 1
+         WHERE id IN (
+             SELECT id FROM webhook_events
+             WHERE processed_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
+             ORDER BY id
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED
+         )
+         RETURNING id, source, body, attempts",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Takes the mailbox's session-level advisory lock on a connection of its
+/// own, taken out of the pool: the lock lives exactly as long as that
+/// connection, so a process that dies releases it at once.
+pub(super) async fn lock_mailbox(
+    pool: &Pool<Postgres>,
+    mailbox: &str,
+) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
+    let mut conn = pool.acquire().await?.detach();
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+        .bind(advisory_key(mailbox))
+        .fetch_one(&mut conn)
+        .await?;
+    if held {
+        Ok(Some(Box::new(PgMailboxLock {
+            conn: Some(conn),
+            mailbox: mailbox.to_owned(),
+        })))
+    } else {
+        if let Err(error) = conn.close().await {
+            tracing::debug!(%error, "Failed to close the advisory lock connection");
         }
+        Ok(None)
     }
 }
 
@@ -180,34 +252,32 @@ impl MailboxLock for PgMailboxLock {
     }
 }
 
-impl_shared_store!(PostgresStore, PostgresTx, Postgres);
-impl_workspace!(PostgresStore, Postgres);
-impl_contacts!(PostgresStore, PostgresTx);
-
-impl PostgresStore {
-    /// How many messages match the words `term` (French stemming, accents
-    /// ignored, the stored `search_vector`), as the planner estimates it
-    /// from the column's statistics of its most common words. Counting
-    /// would visit a heap row per match, as dear as the search itself.
-    async fn search_matches(&self, term: &str, cap: i64) -> Result<i64, StoreError> {
-        let (plan,): (serde_json::Value,) = sqlx::query_as(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM messages
-             WHERE search_vector @@ plainto_tsquery('french', inbox_unaccent($1))",
-        )
-        .bind(term)
-        .fetch_one(&self.pool)
-        .await?;
-        let rows = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
-        // A float estimate, made whole and kept within the cap.
-        #[allow(clippy::cast_possible_truncation)]
-        Ok((rows.max(0.0).min(cap as f64)) as i64)
-    }
+/// How many messages match the words `term` (French stemming, accents
+/// ignored, the stored `search_vector`), as the planner estimates it from
+/// the column's statistics of its most common words. Counting would visit a
+/// heap row per match, as dear as the search itself.
+pub(super) async fn search_matches(
+    pool: &Pool<Postgres>,
+    term: &str,
+    cap: i64,
+) -> Result<i64, StoreError> {
+    let (plan,): (serde_json::Value,) = sqlx::query_as(
+        "EXPLAIN (FORMAT JSON) SELECT 1 FROM messages
+         WHERE search_vector @@ plainto_tsquery('french', inbox_unaccent($1))",
+    )
+    .bind(term)
+    .fetch_one(pool)
+    .await?;
+    let rows = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
+    // A float estimate, made whole and kept within the cap.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok((rows.max(0.0).min(cap as f64)) as i64)
 }
 
 /// Thread `t` is among the threads of every message matching `$Q`.
 /// `OFFSET 0` keeps the planner from folding this into a walk of the inbox
 /// order: the matches come from the GIN index first, then the page is cut.
-const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT thread_id FROM (
+pub(super) const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT thread_id FROM (
          SELECT m.thread_id FROM messages m
          WHERE m.search_vector @@ plainto_tsquery('french', inbox_unaccent($Q))
          OFFSET 0
@@ -216,11 +286,11 @@ const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT thread_id FROM (
 /// Thread `t` has a message matching `$Q`, tested thread by thread in
 /// inbox order: a scalar subquery with `LIMIT 1` stays a per-row test,
 /// where `EXISTS` could be planned as a join over every match.
-const SEARCH_WALK_SQL: &str = "(SELECT true FROM messages m WHERE m.thread_id = t.id
+pub(super) const SEARCH_WALK_SQL: &str = "(SELECT true FROM messages m WHERE m.thread_id = t.id
      AND m.search_vector @@ plainto_tsquery('french', inbox_unaccent($Q)) LIMIT 1)";
 
 /// What someone typed, as the words of a `plainto_tsquery`.
-fn search_term(text: &str) -> Option<String> {
+pub(super) fn search_term(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.chars().take(500).collect())
 }

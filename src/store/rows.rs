@@ -2,7 +2,9 @@
 //! types (UUID text, `DateTime<Utc>` from SQLite text or PostgreSQL
 //! timestamptz, `bool` from SQLite integers or PostgreSQL booleans, `i64`),
 //! so one set of rows serves both; every value is parsed back into its domain
-//! type here, and a corrupt row becomes a clear [`StoreError`].
+//! type here, and a corrupt row becomes a clear [`StoreError`]. The other
+//! way, [`Text`] binds ids and reference numbers as the text their columns
+//! hold.
 
 use chrono::{DateTime, Utc};
 use models::{
@@ -451,5 +453,51 @@ impl From<ThreadListRow> for super::workspace::ThreadListItem {
             due_at: row.due_at,
             version: row.version,
         }
+    }
+}
+
+/// A value whose column holds its canonical text on both engines: the id
+/// newtypes (hyphenated UUIDs), reference numbers and generated row ids.
+pub(super) trait TextColumn: std::fmt::Display {}
+
+impl TextColumn for ThreadId {}
+impl TextColumn for ContactId {}
+impl TextColumn for MessageId {}
+impl TextColumn for OutboxId {}
+impl TextColumn for ReferenceNumber {}
+impl TextColumn for uuid::Uuid {}
+impl<T: TextColumn> TextColumn for &T {}
+
+/// Binds a [`TextColumn`] value as its text: `.bind(Text(id))`. The domain
+/// types stay free of sqlx; this is where they meet their columns.
+pub(super) struct Text<T>(pub T);
+
+impl<T: TextColumn> sqlx::Type<sqlx::Sqlite> for Text<T> {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+}
+
+impl<'q, T: TextColumn> sqlx::Encode<'q, sqlx::Sqlite> for Text<T> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        sqlx::Encode::<sqlx::Sqlite>::encode(self.0.to_string(), buf)
+    }
+}
+
+impl<T: TextColumn> sqlx::Type<sqlx::Postgres> for Text<T> {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl<T: TextColumn> sqlx::Encode<'_, sqlx::Postgres> for Text<T> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        sqlx::Encode::<sqlx::Postgres>::encode(self.0.to_string(), buf)
     }
 }

@@ -9,58 +9,18 @@
 use std::path::Path;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use super::contacts::impl_contacts;
-use super::shared::impl_shared_store;
-use super::workspace::impl_workspace;
+use super::engine::{Backend, BackendTx, Conn, Db, Pool as DbPool, Transaction};
 use super::{ConnectOptions, Engine, MailboxLock, StoreError};
-
-const ENGINE: Engine = Engine::Sqlite;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Claims due rows with one atomic `UPDATE … RETURNING`; the single writer
-/// connection makes it exclusive.
-const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox
-     SET state = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
-     WHERE id = (
-         SELECT id FROM outbox
-         WHERE state = 'pending' AND next_attempt_at <= $2
-           AND (',' || $3 || ',') LIKE ('%,' || channel || ',%')
-         ORDER BY next_attempt_at, id
-         LIMIT 1
-     )
-     RETURNING id";
-
-const CLAIM_CLASSIFY_SQL: &str = "UPDATE classify_jobs
-     SET lease_until = $1, attempts = attempts + 1
-     WHERE message_id IN (
-         SELECT message_id FROM classify_jobs
-         WHERE lease_until IS NULL OR lease_until < $2
-         ORDER BY created_at, message_id
-         LIMIT $3
-     )
-     RETURNING message_id";
-
 /// How long a connection waits on a lock held by another process (for
 /// example `inbox migrate` running beside a server) before giving up.
-/// No statement: the writer pool has one connection, so write
-/// transactions never overlap.
-const SERIALIZE_SQL: Option<&str> = None;
-
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-const CLAIM_WEBHOOKS_SQL: &str = "UPDATE webhook_events
-     SET lease_until = $1, attempts = attempts + 1
-     WHERE id IN (
-         SELECT id FROM webhook_events
-         WHERE processed_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
-         ORDER BY id
-         LIMIT $3
-     )
-     RETURNING id, source, body, attempts";
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -72,7 +32,7 @@ pub struct SqliteStore {
 
 /// A write transaction on the writer connection.
 pub struct SqliteTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
+    pub(super) tx: sqlx::Transaction<'static, Sqlite>,
 }
 
 impl SqliteStore {
@@ -134,36 +94,137 @@ impl SqliteStore {
                 .unwrap_or(super::workspace::SearchTuning::for_engine(Engine::Sqlite)),
         })
     }
+}
 
-    fn writer(&self) -> &Pool<Sqlite> {
-        &self.writer
+impl Backend for SqliteStore {
+    fn reader(&self) -> DbPool<'_> {
+        Db::Sqlite(&self.reader)
     }
 
-    fn reader(&self) -> &Pool<Sqlite> {
-        &self.reader
+    fn writer(&self) -> DbPool<'_> {
+        Db::Sqlite(&self.writer)
+    }
+
+    fn search_tuning(&self) -> super::workspace::SearchTuning {
+        self.search
     }
 }
 
-impl SqliteStore {
-    /// Takes the mailbox lease when it is free, expired, or already ours.
-    async fn lock_mailbox(
-        &self,
-        mailbox: &str,
-        owner: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        ttl: std::time::Duration,
-    ) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
-        let mut lease = SqliteMailboxLease {
-            pool: self.writer.clone(),
-            mailbox: mailbox.to_owned(),
-            owner: owner.to_owned(),
-            ttl: chrono::Duration::from_std(ttl).map_err(|e| StoreError::Internal(e.into()))?,
-        };
-        Ok(lease
-            .renew(now)
-            .await?
-            .then(|| Box::new(lease) as Box<dyn MailboxLock>))
+impl BackendTx for SqliteTx {
+    fn conn(&mut self) -> Conn<'_> {
+        Db::Sqlite(&mut *self.tx)
     }
+
+    fn into_transaction(self: Box<Self>) -> Transaction {
+        Db::Sqlite(self.tx)
+    }
+}
+
+/// Applies the SQLite migrations.
+pub(super) async fn migrate(writer: &Pool<Sqlite>) -> Result<(), StoreError> {
+    MIGRATOR.run(writer).await.map_err(|e| {
+        StoreError::Internal(anyhow::Error::new(e).context("Failed to run migrations"))
+    })
+}
+
+/// Claims the next due outbox row of one of `channels` (comma-joined) with
+/// one atomic `UPDATE … RETURNING`; the single writer connection makes it
+/// exclusive. Returns its id.
+pub(super) async fn claim_outbox_row(
+    writer: &Pool<Sqlite>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    channels: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE outbox
+         SET state = 'sending', attempts = attempts + 1, lease_until = $1, updated_at = $2
+         WHERE id = (
+             SELECT id FROM outbox
+             WHERE state = 'pending' AND next_attempt_at <= $2
+               AND (',' || $3 || ',') LIKE ('%,' || channel || ',%')
+             ORDER BY next_attempt_at, id
+             LIMIT 1
+         )
+         RETURNING id",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(channels)
+    .fetch_optional(writer)
+    .await?)
+}
+
+/// Leases up to `limit` classification jobs whose lease is free or has run
+/// out, oldest first; returns their message ids.
+pub(super) async fn claim_classify_jobs(
+    writer: &Pool<Sqlite>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE classify_jobs
+         SET lease_until = $1, attempts = attempts + 1
+         WHERE message_id IN (
+             SELECT message_id FROM classify_jobs
+             WHERE lease_until IS NULL OR lease_until < $2
+             ORDER BY created_at, message_id
+             LIMIT $3
+         )
+         RETURNING message_id",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(writer)
+    .await?)
+}
+
+/// Leases up to `limit` unprocessed webhook bodies, oldest first: `(id,
+/// source, body, attempts)`.
+pub(super) async fn claim_webhooks(
+    writer: &Pool<Sqlite>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(String, String, Vec<u8>, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE webhook_events
+         SET lease_until = $1, attempts = attempts + 1
+         WHERE id IN (
+             SELECT id FROM webhook_events
+             WHERE processed_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
+             ORDER BY id
+             LIMIT $3
+         )
+         RETURNING id, source, body, attempts",
+    )
+    .bind(until)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(writer)
+    .await?)
+}
+
+/// Takes the mailbox lease when it is free, expired, or already ours.
+pub(super) async fn lock_mailbox(
+    writer: &Pool<Sqlite>,
+    mailbox: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+    ttl: std::time::Duration,
+) -> Result<Option<Box<dyn MailboxLock>>, StoreError> {
+    let mut lease = SqliteMailboxLease {
+        pool: writer.clone(),
+        mailbox: mailbox.to_owned(),
+        owner: owner.to_owned(),
+        ttl: chrono::Duration::from_std(ttl).map_err(|e| StoreError::Internal(e.into()))?,
+    };
+    Ok(lease
+        .renew(now)
+        .await?
+        .then(|| Box::new(lease) as Box<dyn MailboxLock>))
 }
 
 /// A mailbox lease row: another process may take it once `lease_until` has
@@ -225,36 +286,33 @@ fn create_private(file: &Path) -> Result<(), StoreError> {
     }
 }
 
-impl_shared_store!(SqliteStore, SqliteTx, Sqlite);
-impl_workspace!(SqliteStore, Sqlite);
-impl_contacts!(SqliteStore, SqliteTx);
-
-impl SqliteStore {
-    /// Messages matching the FTS5 query `term`, counted up to `cap`: the
-    /// index's document lists alone, a few milliseconds for thousands.
-    async fn search_matches(&self, term: &str, cap: i64) -> Result<i64, StoreError> {
-        let (matches,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH $1 LIMIT $2)",
-        )
-        .bind(term)
-        .bind(cap)
-        .fetch_one(&self.reader)
-        .await?;
-        Ok(matches)
-    }
+/// Messages matching the FTS5 query `term`, counted up to `cap`: the
+/// index's document lists alone, a few milliseconds for thousands.
+pub(super) async fn search_matches(
+    reader: &Pool<Sqlite>,
+    term: &str,
+    cap: i64,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH $1 LIMIT $2)",
+    )
+    .bind(term)
+    .bind(cap)
+    .fetch_one(reader)
+    .await?)
 }
 
 /// Thread `t` is among the threads of every message matching `$Q`: the
 /// matches are read first, then the page is cut.
-const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT m.thread_id FROM messages m
+pub(super) const SEARCH_COLLECT_SQL: &str = "t.id IN (SELECT m.thread_id FROM messages m
      WHERE m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $Q))";
 
 /// Thread `t` has a message matching `$Q`, tested thread by thread in
 /// inbox order (the matching rowids are read once into a set).
-const SEARCH_WALK_SQL: &str = "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id
+pub(super) const SEARCH_WALK_SQL: &str = "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id
      AND m.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH $Q))";
 
 /// What someone typed, as an FTS5 query.
-fn search_term(text: &str) -> Option<String> {
+pub(super) fn search_term(text: &str) -> Option<String> {
     super::workspace::fts5_query(text)
 }

@@ -2,8 +2,9 @@
 //! accounts and tokens, the inbox listing with its filters, search and
 //! keyset pagination, internal notes, and the review queue of flagged
 //! messages. Written once for both engines, like `shared.rs`; only the
-//! search differs (FTS5 on SQLite, `tsvector` on PostgreSQL), and each
-//! engine supplies `search_matches` (how many messages match, up to
+//! search differs (FTS5 on SQLite, `tsvector` on PostgreSQL): `sqlite.rs`
+//! and `postgres.rs` each supply `search_term` (what someone typed as the
+//! engine's query), `search_matches` (how many messages match, up to
 //! [`SearchTuning::common_matches`]) and two conditions: `SEARCH_COLLECT_SQL`
 //! keeps the threads among every match (for a rare word) and
 //! `SEARCH_WALK_SQL` tests each thread met in inbox order (for a common one).
@@ -13,7 +14,9 @@ use chrono::{DateTime, Utc};
 use models::{Channel, ThreadId, ThreadStatus, Topic};
 use serde::Serialize;
 
-use super::StoreError;
+use super::engine::{on_engine, Backend, Conn, Db, Pool};
+use super::rows::{Text, ThreadListRow};
+use super::{postgres, sqlite, StoreError};
 use models::staff::{Role, User};
 
 /// How the inbox search chooses its plan. A word with fewer matching
@@ -410,19 +413,19 @@ pub(super) fn fts5_query(text: &str) -> Option<String> {
 }
 
 /// A value bound to an inbox listing statement.
-pub(super) enum ListingBind {
+enum ListingBind {
     Text(String),
     Time(DateTime<Utc>),
 }
 
 /// An inbox listing statement with its values, bound as `$1`, `$2`… in order.
-pub(super) struct ListingSql {
-    pub sql: String,
-    pub binds: Vec<ListingBind>,
+struct ListingSql {
+    sql: String,
+    binds: Vec<ListingBind>,
 }
 
 /// What a listing statement reads.
-pub(super) enum Listing<'a> {
+enum Listing<'a> {
     /// The page: threads within the filters, matching `search` (the
     /// engine's condition on `t` with `$Q`, and the term bound there), in
     /// inbox order after the cursor and not past `bound`.
@@ -443,7 +446,7 @@ fn bind(binds: &mut Vec<ListingBind>, value: ListingBind) -> String {
 
 /// The statement for `query` (both engines: only the search condition,
 /// passed in, differs).
-pub(super) fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> ListingSql {
+fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> ListingSql {
     let mut sql = String::from(match listing {
         Listing::Page { .. } => {
             "SELECT t.id, t.reference, t.channel, t.status, t.topic, t.department, t.flagged,
@@ -524,548 +527,644 @@ pub(super) fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> Listing
     ListingSql { sql, binds }
 }
 
-/// Instantiates [`Workspace`] for `$store`.
-macro_rules! impl_workspace {
-    ($store:ident, $db:ident) => {
-        /// Writes a token's audit entry in the transaction that changes it.
-        async fn token_audit(
-            tx: &mut sqlx::Transaction<'_, sqlx::$db>,
-            actor: &str,
-            action: &str,
-            token_id: &str,
-            after: Option<serde_json::Value>,
-            at: chrono::DateTime<chrono::Utc>,
-        ) -> Result<(), StoreError> {
-            sqlx::query(
-                "INSERT INTO audit_log (id, at, actor, action, subject, before, after)
-                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(at)
-            .bind(actor)
-            .bind(action)
-            .bind(format!("token:{token_id}"))
-            .bind(after.map(|a| a.to_string()))
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
-        }
-
-        impl $store {
-            /// The threads a listing statement reads.
-            async fn listing_rows(
-                &self,
-                built: $crate::store::workspace::ListingSql,
-            ) -> Result<Vec<$crate::store::workspace::ThreadListItem>, StoreError> {
-                use $crate::store::workspace::ListingBind;
-                let mut q = sqlx::query_as::<_, $crate::store::rows::ThreadListRow>(&built.sql);
-                for value in built.binds {
-                    q = match value {
-                        ListingBind::Text(text) => q.bind(text),
-                        ListingBind::Time(at) => q.bind(at),
-                    };
-                }
-                let rows = q.fetch_all(self.reader()).await?;
-                Ok(rows.into_iter().map(Into::into).collect())
-            }
-
-            /// Where a walk stops, from a [`Listing::Bound`] statement.
-            async fn listing_bound(
-                &self,
-                built: $crate::store::workspace::ListingSql,
-            ) -> Result<Option<$crate::store::workspace::InboxCursor>, StoreError> {
-                use $crate::store::workspace::ListingBind;
-                let mut q = sqlx::query_as::<_, (chrono::DateTime<chrono::Utc>, String)>(&built.sql);
-                for value in built.binds {
-                    q = match value {
-                        ListingBind::Text(text) => q.bind(text),
-                        ListingBind::Time(at) => q.bind(at),
-                    };
-                }
-                let row = q.fetch_optional(self.reader()).await?;
-                Ok(row.map(|(at, id)| $crate::store::workspace::InboxCursor { at, id }))
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::workspace::Workspace for $store {
-            async fn create_user(
-                &self,
-                user: &$crate::store::workspace::NewUser,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO users (id, email, display_name, role, password_hash, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&user.id)
-                .bind(user.email.to_lowercase())
-                .bind(user.display_name.as_deref())
-                .bind(user.role.as_str())
-                .bind(&user.password_hash)
-                .bind(user.at)
-                .execute(self.writer())
-                .await?;
-                Ok(())
-            }
-
-            async fn user_by_email(
-                &self,
-                email: &str,
-            ) -> Result<Option<(models::staff::User, String)>, StoreError> {
-                let row: Option<(String, String, Option<String>, String, String)> = sqlx::query_as(
-                    "SELECT id, email, display_name, role, password_hash FROM users
-                     WHERE email = $1 AND disabled_at IS NULL",
-                )
-                .bind(email.to_lowercase())
-                .fetch_optional(self.reader())
-                .await?;
-                row.map(|(id, email, display_name, role, hash)| {
-                    let role = role
-                        .parse()
-                        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok((models::staff::User { id, email, display_name, role }, hash))
-                })
-                .transpose()
-            }
-
-            async fn user_by_token(
-                &self,
-                token_hash: &str,
-            ) -> Result<Option<$crate::store::workspace::TokenUser>, StoreError> {
-                let row: Option<(String, String, Option<String>, String, Option<String>, bool)> =
-                    sqlx::query_as(
-                        "SELECT u.id, u.email, u.display_name, u.role, k.role, k.read_only
-                         FROM api_tokens k JOIN users u ON u.id = k.user_id
-                         WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
-                    )
-                    .bind(token_hash)
-                    .fetch_optional(self.reader())
-                    .await?;
-                row.map(|(id, email, display_name, role, scope, read_only)| {
-                    let parse = |text: &str| {
-                        text.parse::<models::staff::Role>()
-                            .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
-                    };
-                    let mut role = parse(&role)?;
-                    if let Some(scope) = scope {
-                        role = role.min(parse(&scope)?);
-                    }
-                    Ok($crate::store::workspace::TokenUser {
-                        user: models::staff::User { id, email, display_name, role },
-                        read_only,
-                    })
-                })
-                .transpose()
-            }
-
-            async fn login_state(
-                &self,
-                email: &str,
-            ) -> Result<Option<(models::staff::User, String, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
-                let row: Option<(String, String, Option<String>, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
-                    sqlx::query_as(
-                        "SELECT id, email, display_name, role, password_hash, locked_until FROM users
-                         WHERE email = $1 AND disabled_at IS NULL",
-                    )
-                    .bind(email.to_lowercase())
-                    .fetch_optional(self.writer())
-                    .await?;
-                row.map(|(id, email, display_name, role, hash, locked)| {
-                    let role = role
-                        .parse()
-                        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok((models::staff::User { id, email, display_name, role }, hash, locked))
-                })
-                .transpose()
-            }
-
-            async fn claim_login_attempt(
-                &self,
-                user_id: &str,
-                now: chrono::DateTime<chrono::Utc>,
-                max_failures: u32,
-                lock_until: chrono::DateTime<chrono::Utc>,
-                forget_before: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, StoreError> {
-                // `fresh`: the earlier failures no longer count.
-                let claimed: Option<(i64,)> = sqlx::query_as(
-                    "UPDATE users SET
-                         failed_logins = CASE
-                             WHEN locked_until IS NOT NULL OR last_failed_login_at IS NULL
-                                  OR last_failed_login_at < $5 THEN 1
-                             ELSE failed_logins + 1 END,
-                         locked_until = CASE
-                             WHEN (CASE
-                                       WHEN locked_until IS NOT NULL OR last_failed_login_at IS NULL
-                                            OR last_failed_login_at < $5 THEN 1
-                                       ELSE failed_logins + 1 END) >= $3 THEN $4
-                             ELSE NULL END,
-                         last_failed_login_at = $2
-                     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
-                     RETURNING failed_logins",
-                )
-                .bind(user_id)
-                .bind(now)
-                .bind(i64::from(max_failures))
-                .bind(lock_until)
-                .bind(forget_before)
-                .fetch_optional(self.writer())
-                .await?;
-                Ok(claimed.is_some())
-            }
-
-            async fn create_session(
-                &self,
-                token_hash: &str,
-                user_id: &str,
-                csrf: &str,
-                at: chrono::DateTime<chrono::Utc>,
-                expires_at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<(), StoreError> {
-                let mut tx = self.writer().begin().await?;
-                sqlx::query(
-                    "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(token_hash)
-                .bind(user_id)
-                .bind(csrf)
-                .bind(at)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL, last_failed_login_at = NULL WHERE id = $1")
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn session(
-                &self,
-                token_hash: &str,
-                now: chrono::DateTime<chrono::Utc>,
-            ) -> Result<Option<(models::staff::User, String)>, StoreError> {
-                let row: Option<(String, String, Option<String>, String, String)> = sqlx::query_as(
-                    "SELECT u.id, u.email, u.display_name, u.role, s.csrf
-                     FROM sessions s JOIN users u ON u.id = s.user_id
-                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
-                )
-                .bind(token_hash)
-                .bind(now)
-                .fetch_optional(self.reader())
-                .await?;
-                row.map(|(id, email, display_name, role, csrf)| {
-                    let role = role
-                        .parse()
-                        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))?;
-                    Ok((models::staff::User { id, email, display_name, role }, csrf))
-                })
-                .transpose()
-            }
-
-            async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .execute(self.writer())
-                    .await?;
-                Ok(())
-            }
-
-            async fn create_token(
-                &self,
-                token: &$crate::store::workspace::NewToken,
-                actor: &str,
-            ) -> Result<(), StoreError> {
-                let mut tx = self.writer().begin().await?;
-                sqlx::query(
-                    "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at, role, read_only)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&token.id)
-                .bind(&token.user_id)
-                .bind(&token.token_hash)
-                .bind(token.label.as_deref())
-                .bind(token.at)
-                .bind(token.scope.role.map(|r| r.as_str()))
-                .bind(token.scope.read_only)
-                .execute(&mut *tx)
-                .await?;
-                let after = serde_json::json!({
-                    "user_id": token.user_id,
-                    "label": token.label,
-                    "role": token.scope.role.map(|r| r.as_str()),
-                    "read_only": token.scope.read_only,
-                });
-                token_audit(&mut tx, actor, "token.created", &token.id, Some(after), token.at).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn list_tokens(
-                &self,
-                user_id: &str,
-            ) -> Result<Vec<$crate::store::workspace::TokenInfo>, StoreError> {
-                let rows: Vec<(
-                    String,
-                    Option<String>,
-                    String,
-                    Option<String>,
-                    bool,
-                    chrono::DateTime<chrono::Utc>,
-                    Option<chrono::DateTime<chrono::Utc>>,
-                )> = sqlx::query_as(
-                    "SELECT k.id, k.label, u.role, k.role, k.read_only, k.created_at, k.revoked_at
-                     FROM api_tokens k JOIN users u ON u.id = k.user_id
-                     WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC",
-                )
-                .bind(user_id)
-                .fetch_all(self.reader())
-                .await?;
-                rows.into_iter()
-                    .map(|(id, label, owner, scope, read_only, created_at, revoked_at)| {
-                        let parse = |text: &str| {
-                            text.parse::<models::staff::Role>()
-                                .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
-                        };
-                        let owner = parse(&owner)?;
-                        let role = match scope {
-                            Some(scope) => owner.min(parse(&scope)?),
-                            None => owner,
-                        };
-                        Ok($crate::store::workspace::TokenInfo {
-                            id,
-                            label,
-                            role,
-                            read_only,
-                            created_at,
-                            revoked_at,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn revoke_token(
-                &self,
-                id: &str,
-                actor: &str,
-                at: chrono::DateTime<chrono::Utc>,
-            ) -> Result<bool, StoreError> {
-                let mut tx = self.writer().begin().await?;
-                let done = sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                )
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                token_audit(&mut tx, actor, "token.revoked", id, None, at).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            async fn list_threads(
-                &self,
-                query: &$crate::store::workspace::ThreadQuery,
-            ) -> Result<Vec<$crate::store::workspace::ThreadListItem>, StoreError> {
-                use $crate::store::workspace::{listing_sql, Listing};
-                let tuning = self.search;
-                let Some(term) = query.search.as_deref().and_then(search_term) else {
-                    return self
-                        .listing_rows(listing_sql(query, &Listing::Page { search: None, bound: None }))
-                        .await;
-                };
-                let collect = Listing::Page { search: Some((SEARCH_COLLECT_SQL, &term)), bound: None };
-                if self.search_matches(&term, tuning.common_matches).await? < tuning.common_matches {
-                    return self.listing_rows(listing_sql(query, &collect)).await;
-                }
-                // A common word: walk the inbox order, testing each thread,
-                // for at most a window of threads. The window is a prefix of
-                // the order, so a page filled within it is the right page;
-                // one that is not (the filters keep few of the word's
-                // threads) is read the other way.
-                let bound = self
-                    .listing_bound(listing_sql(query, &Listing::Bound { window: tuning.walk_window }))
-                    .await?;
-                let walk = Listing::Page { search: Some((SEARCH_WALK_SQL, &term)), bound: bound.as_ref() };
-                let page = self.listing_rows(listing_sql(query, &walk)).await?;
-                if bound.is_none() || page.len() >= query.limit.clamp(1, 200) as usize {
-                    return Ok(page);
-                }
-                self.listing_rows(listing_sql(query, &collect)).await
-            }
-
-            async fn list_notes(
-                &self,
-                thread: models::ThreadId,
-            ) -> Result<Vec<$crate::store::workspace::NoteRecord>, StoreError> {
-                use $crate::store::workspace::NoteKind;
-                let rows: Vec<(String, String, Option<String>, String, String, String, chrono::DateTime<chrono::Utc>)> =
-                    sqlx::query_as(
-                        "SELECT n.id, n.kind, n.phone, n.author_id, u.email, n.body, n.created_at
-                         FROM thread_notes n JOIN users u ON u.id = n.author_id
-                         WHERE n.thread_id = $1 ORDER BY n.created_at, n.id",
-                    )
-                    .bind(thread.to_string())
-                    .fetch_all(self.reader())
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(id, kind, phone, author_id, author_email, body, created_at)| {
-                        $crate::store::workspace::NoteRecord {
-                            id,
-                            kind: if kind == "callback" { NoteKind::Callback } else { NoteKind::Note },
-                            phone,
-                            author_id,
-                            author_email,
-                            body,
-                            created_at,
-                        }
-                    })
-                    .collect())
-            }
-
-            async fn review_queue(
-                &self,
-                limit: u32,
-            ) -> Result<Vec<$crate::store::workspace::ReviewItem>, StoreError> {
-                let rows: Vec<(
-                    String,
-                    String,
-                    Option<String>,
-                    String,
-                    String,
-                    Option<String>,
-                    f64,
-                    String,
-                    chrono::DateTime<chrono::Utc>,
-                )> = sqlx::query_as(
-                    "SELECT m.id, m.thread_id, t.reference, m.body_text, c.abuse_verdict,
-                            c.abuse_kind, c.abuse_score, c.reasons, m.received_at
-                     FROM classifications c
-                     JOIN messages m ON m.id = c.message_id
-                     JOIN threads t ON t.id = m.thread_id
-                     WHERE c.abuse_verdict IN ('abusive', 'to_verify')
-                       AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.message_id = m.id)
-                     ORDER BY m.received_at, m.id
-                     LIMIT $1",
-                )
-                .bind(i64::from(limit.clamp(1, 500)))
-                .fetch_all(self.reader())
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(
-                        |(message_id, thread_id, reference, text, verdict, kind, score, reasons, received_at)| {
-                            $crate::store::workspace::ReviewItem {
-                                message_id,
-                                thread_id,
-                                reference,
-                                text,
-                                verdict,
-                                kind,
-                                score,
-                                reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                                received_at,
-                            }
-                        },
-                    )
-                    .collect())
-            }
-
-            async fn labelled_examples(
-                &self,
-            ) -> Result<Vec<$crate::store::workspace::LabelledExample>, StoreError> {
-                let rows: Vec<(String, String, String, Option<String>, chrono::DateTime<chrono::Utc>)> =
-                    sqlx::query_as(
-                        "SELECT d.message_id, m.new_text, d.decision, d.kind, d.decided_at
-                         FROM review_decisions d JOIN messages m ON m.id = d.message_id
-                         ORDER BY d.decided_at, d.message_id",
-                    )
-                    .fetch_all(self.reader())
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(message_id, text, decision, kind, decided_at)| {
-                        $crate::store::workspace::LabelledExample {
-                            message_id,
-                            text,
-                            decision,
-                            kind,
-                            decided_at,
-                        }
-                    })
-                    .collect())
-            }
-
-            async fn contact_flag_history(
-                &self,
-                contact: models::ContactId,
-            ) -> Result<Vec<$crate::store::workspace::LabelledExample>, StoreError> {
-                let rows: Vec<(String, String, String, Option<String>, chrono::DateTime<chrono::Utc>)> =
-                    sqlx::query_as(
-                        "SELECT d.message_id, m.new_text, d.decision, d.kind, d.decided_at
-                         FROM review_decisions d JOIN messages m ON m.id = d.message_id
-                         WHERE m.contact_id = $1 AND d.decision = 'confirmed'
-                         ORDER BY d.decided_at DESC, d.message_id",
-                    )
-                    .bind(contact.to_string())
-                    .fetch_all(self.reader())
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(message_id, text, decision, kind, decided_at)| {
-                        $crate::store::workspace::LabelledExample {
-                            message_id,
-                            text,
-                            decision,
-                            kind,
-                            decided_at,
-                        }
-                    })
-                    .collect())
-            }
-
-            async fn topic_examples(
-                &self,
-            ) -> Result<Vec<$crate::store::workspace::TopicExample>, StoreError> {
-                let rows: Vec<(String, Option<String>, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-                    "SELECT t.id,
-                            (SELECT m.new_text FROM messages m
-                             WHERE m.thread_id = t.id AND m.direction = 'inbound' AND m.kind = 'citizen'
-                             ORDER BY m.received_at, m.id LIMIT 1),
-                            t.topic, t.updated_at
-                     FROM threads t
-                     WHERE t.topic_source = 'agent' AND t.topic IS NOT NULL
-                     ORDER BY t.updated_at, t.id",
-                )
-                .fetch_all(self.reader())
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|(thread_id, text, topic, labelled_at)| {
-                        Some($crate::store::workspace::TopicExample {
-                            thread_id,
-                            text: text?,
-                            topic,
-                            labelled_at,
-                        })
-                    })
-                    .collect())
-            }
-        }
-    };
+/// Reads a stored role.
+fn parse_role(text: &str) -> Result<Role, StoreError> {
+    text.parse()
+        .map_err(|e: String| StoreError::Internal(anyhow::anyhow!(e)))
 }
 
-pub(super) use impl_workspace;
+/// Writes a token's audit entry in the transaction that changes it.
+async fn insert_token_audit(
+    conn: Conn<'_>,
+    actor: &str,
+    action: &str,
+    token_id: &str,
+    after: Option<serde_json::Value>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let after = after.map(|a| a.to_string());
+    on_engine!(conn, |c| sqlx::query(
+        "INSERT INTO audit_log (id, at, actor, action, subject, before, after)
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+    )
+    .bind(Text(uuid::Uuid::now_v7()))
+    .bind(at)
+    .bind(actor)
+    .bind(action)
+    .bind(format!("token:{token_id}"))
+    .bind(after.as_deref())
+    .execute(c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Binds a listing statement's values in order.
+macro_rules! bind_listing {
+    ($query:expr, $binds:expr) => {{
+        let mut q = $query;
+        for value in $binds {
+            q = match value {
+                ListingBind::Text(text) => q.bind(text),
+                ListingBind::Time(at) => q.bind(at),
+            };
+        }
+        q
+    }};
+}
+
+/// The threads a [`Listing::Page`] statement reads.
+async fn listing_rows(
+    pool: Pool<'_>,
+    built: ListingSql,
+) -> Result<Vec<ThreadListItem>, StoreError> {
+    let ListingSql { sql, binds } = built;
+    let rows: Vec<ThreadListRow> = on_engine!(pool, |c| bind_listing!(sqlx::query_as(&sql), binds)
+        .fetch_all(c)
+        .await?);
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Where a walk stops, from a [`Listing::Bound`] statement.
+async fn listing_bound(
+    pool: Pool<'_>,
+    built: ListingSql,
+) -> Result<Option<InboxCursor>, StoreError> {
+    let ListingSql { sql, binds } = built;
+    let row: Option<(DateTime<Utc>, String)> =
+        on_engine!(pool, |c| bind_listing!(sqlx::query_as(&sql), binds)
+            .fetch_optional(c)
+            .await?);
+    Ok(row.map(|(at, id)| InboxCursor { at, id }))
+}
+
+/// One engine's full-text search: how what someone typed becomes its query
+/// text, and its two conditions on `t` with `$Q` (see the module doc).
+struct EngineSearch {
+    term: fn(&str) -> Option<String>,
+    collect_sql: &'static str,
+    walk_sql: &'static str,
+}
+
+impl EngineSearch {
+    fn of(pool: Pool<'_>) -> Self {
+        match pool {
+            Db::Sqlite(_) => Self {
+                term: sqlite::search_term,
+                collect_sql: sqlite::SEARCH_COLLECT_SQL,
+                walk_sql: sqlite::SEARCH_WALK_SQL,
+            },
+            Db::Postgres(_) => Self {
+                term: postgres::search_term,
+                collect_sql: postgres::SEARCH_COLLECT_SQL,
+                walk_sql: postgres::SEARCH_WALK_SQL,
+            },
+        }
+    }
+}
+
+/// How many messages match `term`, up to `cap` (an estimate on PostgreSQL).
+async fn count_search_matches(pool: Pool<'_>, term: &str, cap: i64) -> Result<i64, StoreError> {
+    match pool {
+        Db::Sqlite(pool) => sqlite::search_matches(pool, term, cap).await,
+        Db::Postgres(pool) => postgres::search_matches(pool, term, cap).await,
+    }
+}
+
+/// A decision row as a [`LabelledExample`].
+type LabelledRow = (String, String, String, Option<String>, DateTime<Utc>);
+
+fn labelled_example(
+    (message_id, text, decision, kind, decided_at): LabelledRow,
+) -> LabelledExample {
+    LabelledExample {
+        message_id,
+        text,
+        decision,
+        kind,
+        decided_at,
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Workspace for B {
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
+    async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        on_engine!(self.writer(), |c| sqlx::query(
+            "INSERT INTO users (id, email, display_name, role, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&user.id)
+        .bind(user.email.to_lowercase())
+        .bind(user.display_name.as_deref())
+        .bind(user.role.as_str())
+        .bind(&user.password_hash)
+        .bind(user.at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(String, String, Option<String>, String, String)> =
+            on_engine!(self.reader(), |c| sqlx::query_as(
+                "SELECT id, email, display_name, role, password_hash FROM users
+                 WHERE email = $1 AND disabled_at IS NULL",
+            )
+            .bind(email.to_lowercase())
+            .fetch_optional(c)
+            .await?);
+        row.map(|(id, email, display_name, role, hash)| {
+            let role = parse_role(&role)?;
+            Ok((
+                User {
+                    id,
+                    email,
+                    display_name,
+                    role,
+                },
+                hash,
+            ))
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_token(&self, token_hash: &str) -> Result<Option<TokenUser>, StoreError> {
+        let row: Option<(String, String, Option<String>, String, Option<String>, bool)> =
+            on_engine!(self.reader(), |c| sqlx::query_as(
+                "SELECT u.id, u.email, u.display_name, u.role, k.role, k.read_only
+                 FROM api_tokens k JOIN users u ON u.id = k.user_id
+                 WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL",
+            )
+            .bind(token_hash)
+            .fetch_optional(c)
+            .await?);
+        row.map(|(id, email, display_name, role, scope, read_only)| {
+            let mut role = parse_role(&role)?;
+            if let Some(scope) = scope {
+                role = role.min(parse_role(&scope)?);
+            }
+            Ok(TokenUser {
+                user: User {
+                    id,
+                    email,
+                    display_name,
+                    role,
+                },
+                read_only,
+            })
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn login_state(
+        &self,
+        email: &str,
+    ) -> Result<Option<(User, String, Option<DateTime<Utc>>)>, StoreError> {
+        let row: Option<(
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+        )> = on_engine!(self.writer(), |c| sqlx::query_as(
+            "SELECT id, email, display_name, role, password_hash, locked_until FROM users
+                 WHERE email = $1 AND disabled_at IS NULL",
+        )
+        .bind(email.to_lowercase())
+        .fetch_optional(c)
+        .await?);
+        row.map(|(id, email, display_name, role, hash, locked)| {
+            let role = parse_role(&role)?;
+            Ok((
+                User {
+                    id,
+                    email,
+                    display_name,
+                    role,
+                },
+                hash,
+                locked,
+            ))
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    async fn claim_login_attempt(
+        &self,
+        user_id: &str,
+        now: DateTime<Utc>,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // `fresh`: the earlier failures no longer count.
+        let claimed: Option<i64> = on_engine!(self.writer(), |c| sqlx::query_scalar(
+            "UPDATE users SET
+                 failed_logins = CASE
+                     WHEN locked_until IS NOT NULL OR last_failed_login_at IS NULL
+                          OR last_failed_login_at < $5 THEN 1
+                     ELSE failed_logins + 1 END,
+                 locked_until = CASE
+                     WHEN (CASE
+                               WHEN locked_until IS NOT NULL OR last_failed_login_at IS NULL
+                                    OR last_failed_login_at < $5 THEN 1
+                               ELSE failed_logins + 1 END) >= $3 THEN $4
+                     ELSE NULL END,
+                 last_failed_login_at = $2
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+             RETURNING failed_logins",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(i64::from(max_failures))
+        .bind(lock_until)
+        .bind(forget_before)
+        .fetch_optional(c)
+        .await?);
+        Ok(claimed.is_some())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        on_engine!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(at)
+        .bind(expires_at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        on_engine!(tx.conn(), |c| sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_failed_login_at = NULL
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .execute(c)
+        .await?
+        .rows_affected());
+        on_engine!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM sessions WHERE expires_at < $1"
+        )
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        tx.commit().await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(String, String, Option<String>, String, String)> =
+            on_engine!(self.reader(), |c| sqlx::query_as(
+                "SELECT u.id, u.email, u.display_name, u.role, s.csrf
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(c)
+            .await?);
+        row.map(|(id, email, display_name, role, csrf)| {
+            let role = parse_role(&role)?;
+            Ok((
+                User {
+                    id,
+                    email,
+                    display_name,
+                    role,
+                },
+                csrf,
+            ))
+        })
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_engine!(self.writer(), |c| sqlx::query(
+            "DELETE FROM sessions WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(token_id = %token.id, user_id = %token.user_id))]
+    async fn create_token(&self, token: &NewToken, actor: &str) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        on_engine!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at, role, read_only)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&token.id)
+        .bind(&token.user_id)
+        .bind(&token.token_hash)
+        .bind(token.label.as_deref())
+        .bind(token.at)
+        .bind(token.scope.role.map(|r| r.as_str()))
+        .bind(token.scope.read_only)
+        .execute(c)
+        .await?
+        .rows_affected());
+        let after = serde_json::json!({
+            "user_id": token.user_id,
+            "label": token.label,
+            "role": token.scope.role.map(|r| r.as_str()),
+            "read_only": token.scope.read_only,
+        });
+        insert_token_audit(
+            tx.conn(),
+            actor,
+            "token.created",
+            &token.id,
+            Some(after),
+            token.at,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenInfo>, StoreError> {
+        type TokenRow = (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            bool,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+        );
+        let rows: Vec<TokenRow> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT k.id, k.label, u.role, k.role, k.read_only, k.created_at, k.revoked_at
+             FROM api_tokens k JOIN users u ON u.id = k.user_id
+             WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(c)
+        .await?);
+        rows.into_iter()
+            .map(
+                |(id, label, owner, scope, read_only, created_at, revoked_at)| {
+                    let owner = parse_role(&owner)?;
+                    let role = match scope {
+                        Some(scope) => owner.min(parse_role(&scope)?),
+                        None => owner,
+                    };
+                    Ok(TokenInfo {
+                        id,
+                        label,
+                        role,
+                        read_only,
+                        created_at,
+                        revoked_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(token_id = %id))]
+    async fn revoke_token(
+        &self,
+        id: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let revoked = on_engine!(tx.conn(), |c| sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(c)
+        .await?
+        .rows_affected());
+        if revoked == 0 {
+            return Ok(false);
+        }
+        insert_token_audit(tx.conn(), actor, "token.revoked", id, None, at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadListItem>, StoreError> {
+        let pool = self.reader();
+        let tuning = self.search_tuning();
+        let search = EngineSearch::of(pool);
+        let Some(term) = query.search.as_deref().and_then(search.term) else {
+            let page = Listing::Page {
+                search: None,
+                bound: None,
+            };
+            return listing_rows(pool, listing_sql(query, &page)).await;
+        };
+        let collect = Listing::Page {
+            search: Some((search.collect_sql, &term)),
+            bound: None,
+        };
+        if count_search_matches(pool, &term, tuning.common_matches).await? < tuning.common_matches {
+            return listing_rows(pool, listing_sql(query, &collect)).await;
+        }
+        // A common word: walk the inbox order, testing each thread,
+        // for at most a window of threads. The window is a prefix of
+        // the order, so a page filled within it is the right page;
+        // one that is not (the filters keep few of the word's
+        // threads) is read the other way.
+        let window = Listing::Bound {
+            window: tuning.walk_window,
+        };
+        let bound = listing_bound(pool, listing_sql(query, &window)).await?;
+        let walk = Listing::Page {
+            search: Some((search.walk_sql, &term)),
+            bound: bound.as_ref(),
+        };
+        let page = listing_rows(pool, listing_sql(query, &walk)).await?;
+        if bound.is_none() || page.len() >= query.limit.clamp(1, 200) as usize {
+            return Ok(page);
+        }
+        listing_rows(pool, listing_sql(query, &collect)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(thread_id = %thread))]
+    async fn list_notes(&self, thread: ThreadId) -> Result<Vec<NoteRecord>, StoreError> {
+        type NoteRow = (
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+            DateTime<Utc>,
+        );
+        let rows: Vec<NoteRow> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT n.id, n.kind, n.phone, n.author_id, u.email, n.body, n.created_at
+             FROM thread_notes n JOIN users u ON u.id = n.author_id
+             WHERE n.thread_id = $1 ORDER BY n.created_at, n.id",
+        )
+        .bind(Text(thread))
+        .fetch_all(c)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, kind, phone, author_id, author_email, body, created_at)| NoteRecord {
+                    id,
+                    kind: if kind == "callback" {
+                        NoteKind::Callback
+                    } else {
+                        NoteKind::Note
+                    },
+                    phone,
+                    author_id,
+                    author_email,
+                    body,
+                    created_at,
+                },
+            )
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn review_queue(&self, limit: u32) -> Result<Vec<ReviewItem>, StoreError> {
+        type ReviewRow = (
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            f64,
+            String,
+            DateTime<Utc>,
+        );
+        let rows: Vec<ReviewRow> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT m.id, m.thread_id, t.reference, m.body_text, c.abuse_verdict,
+                    c.abuse_kind, c.abuse_score, c.reasons, m.received_at
+             FROM classifications c
+             JOIN messages m ON m.id = c.message_id
+             JOIN threads t ON t.id = m.thread_id
+             WHERE c.abuse_verdict IN ('abusive', 'to_verify')
+               AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.message_id = m.id)
+             ORDER BY m.received_at, m.id
+             LIMIT $1",
+        )
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(c)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    message_id,
+                    thread_id,
+                    reference,
+                    text,
+                    verdict,
+                    kind,
+                    score,
+                    reasons,
+                    received_at,
+                )| {
+                    ReviewItem {
+                        message_id,
+                        thread_id,
+                        reference,
+                        text,
+                        verdict,
+                        kind,
+                        score,
+                        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                        received_at,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn labelled_examples(&self) -> Result<Vec<LabelledExample>, StoreError> {
+        let rows: Vec<LabelledRow> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT d.message_id, m.new_text, d.decision, d.kind, d.decided_at
+             FROM review_decisions d JOIN messages m ON m.id = d.message_id
+             ORDER BY d.decided_at, d.message_id",
+        )
+        .fetch_all(c)
+        .await?);
+        Ok(rows.into_iter().map(labelled_example).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(contact_id = %contact))]
+    async fn contact_flag_history(
+        &self,
+        contact: models::ContactId,
+    ) -> Result<Vec<LabelledExample>, StoreError> {
+        let rows: Vec<LabelledRow> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT d.message_id, m.new_text, d.decision, d.kind, d.decided_at
+             FROM review_decisions d JOIN messages m ON m.id = d.message_id
+             WHERE m.contact_id = $1 AND d.decision = 'confirmed'
+             ORDER BY d.decided_at DESC, d.message_id",
+        )
+        .bind(Text(contact))
+        .fetch_all(c)
+        .await?);
+        Ok(rows.into_iter().map(labelled_example).collect())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn topic_examples(&self) -> Result<Vec<TopicExample>, StoreError> {
+        let rows: Vec<(String, Option<String>, String, DateTime<Utc>)> =
+            on_engine!(self.reader(), |c| sqlx::query_as(
+                "SELECT t.id,
+                        (SELECT m.new_text FROM messages m
+                         WHERE m.thread_id = t.id AND m.direction = 'inbound' AND m.kind = 'citizen'
+                         ORDER BY m.received_at, m.id LIMIT 1),
+                        t.topic, t.updated_at
+                 FROM threads t
+                 WHERE t.topic_source = 'agent' AND t.topic IS NOT NULL
+                 ORDER BY t.updated_at, t.id",
+            )
+            .fetch_all(c)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(thread_id, text, topic, labelled_at)| {
+                Some(TopicExample {
+                    thread_id,
+                    text: text?,
+                    topic,
+                    labelled_at,
+                })
+            })
+            .collect())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -99,18 +99,48 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let value = self.try_call(method, path, body).await;
+        assert!(value.get("error").is_none(), "WebDriver {path}: {value}");
+        value
+    }
+
+    /// The WebDriver answer's `value`, an error object included.
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(body) = body {
             req = req.json(&body);
         }
         let v: Value = req.send().await.unwrap().json().await.unwrap();
-        assert!(
-            v["value"].get("error").is_none(),
-            "WebDriver {path}: {}",
-            v["value"]
-        );
         v["value"].clone()
+    }
+
+    /// Calls `what` (`/text`, `/click`) on the element matching `css`.
+    /// When the page replaces the element between finding and using it (a
+    /// form's redirect, a script's update), WebDriver did nothing with it,
+    /// so it is found again and the call repeated, until the deadline.
+    async fn on_element(
+        &self,
+        css: &str,
+        method: reqwest::Method,
+        what: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let id = self.find(css).await;
+            let path = format!("/element/{id}{what}");
+            let value = self.try_call(method.clone(), &path, body.clone()).await;
+            let stale = value["error"] == "stale element reference";
+            if !stale || started.elapsed() > DEADLINE {
+                assert!(
+                    value.get("error").is_none(),
+                    "WebDriver {what} on {css}: {value}"
+                );
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn goto(&self, url: &str) {
@@ -165,45 +195,25 @@ impl Browser {
     }
 
     async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.on_element(css, reqwest::Method::POST, "/click", Some(json!({})))
+            .await;
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        let body = json!({ "text": text });
+        self.on_element(css, reqwest::Method::POST, "/value", Some(body))
+            .await;
     }
 
     async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        let value = self.on_element(css, reqwest::Method::GET, "/text", None);
+        value.await.as_str().unwrap_or_default().to_owned()
     }
 
     async fn attribute(&self, css: &str, name: &str) -> String {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::GET,
-            &format!("/element/{id}/attribute/{name}"),
-            None,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+        let what = format!("/attribute/{name}");
+        let value = self.on_element(css, reqwest::Method::GET, &what, None);
+        value.await.as_str().unwrap_or_default().to_owned()
     }
 
     /// Presses keys one after the other, as a person would.
@@ -241,6 +251,16 @@ impl Browser {
         self.type_into("#password", PASSWORD).await;
         self.click("#sign-in").await;
         self.find("form[action='/agent/logout']").await;
+    }
+
+    /// Clicks « Se déconnecter » and waits for the sign-in page. A navigation
+    /// started before the logout's answer lands can abort the logout and
+    /// leave the session open, so the next sign-in would find the inbox.
+    async fn sign_out(&self) {
+        self.click("form[action='/agent/logout'] button").await;
+        self.find("#sign-in").await;
+        let url = self.url().await;
+        assert!(url.contains("/agent/login"), "signed out onto {url}");
     }
 
     async fn close(mut self) {
@@ -334,7 +354,7 @@ async fn triage_in_the_browser(engine: Engine) {
     browser
         .screenshot(&format!("{engine:?}-thread").to_lowercase())
         .await;
-    browser.click("form[action='/agent/logout'] button").await;
+    browser.sign_out().await;
 
     // The supervisor reveals the flagged message and confirms it.
     browser

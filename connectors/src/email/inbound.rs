@@ -406,16 +406,8 @@ fn fallback_external_id(raw: &[u8]) -> Result<ExternalMessageId, EmailParseError
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    hex
+    hex::encode(Sha256::digest(bytes))
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn sender_of(message: &Message<'_>) -> Option<(EmailAddress, Option<String>)> {
     let candidates = [message.from(), message.sender()];

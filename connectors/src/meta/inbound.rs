@@ -112,6 +112,11 @@ pub enum MetaEvent {
         mid: Option<ExternalMessageId>,
         /// When the citizen tapped.
         at: DateTime<Utc>,
+        /// The tap as a citizen message whose text is the title, ready for
+        /// ingest. Its id is the `mid`, or else one made of the citizen, the
+        /// time and the payload; `None` when that payload cannot be part of
+        /// an id (blanks, control characters, too long).
+        inbound: Option<Box<InboundMessage>>,
     },
     /// The citizen unsent (deleted) a message: mark the stored one deleted.
     Deleted {
@@ -142,6 +147,10 @@ pub enum MetaEvent {
         url: Option<String>,
         /// When the mention arrived.
         at: DateTime<Utc>,
+        /// The mention as an automatic message without text, ready for
+        /// ingest: it is recorded on the conversation for an agent, and
+        /// nothing is acknowledged.
+        inbound: Box<InboundMessage>,
     },
     /// An item that carries nothing for the gateway, or that it cannot use.
     Ignored {
@@ -578,12 +587,35 @@ fn convert_item(
         });
     }
     if let Some(postback) = payload.postback {
+        let title = postback.title.unwrap_or_default();
+        let payload = postback.payload.unwrap_or_default();
+        let mid = postback.mid.as_deref().map(mid).transpose()?;
+        let external_id = match &mid {
+            Some(mid) => Some(mid.clone()),
+            None => ExternalMessageId::parse(&format!(
+                "postback:{}:{}:{payload}",
+                citizen.key(),
+                at.timestamp_millis()
+            ))
+            .ok(),
+        };
+        let inbound = external_id.map(|id| {
+            Box::new(event_message(
+                owner,
+                id,
+                &citizen,
+                &title,
+                MessageKind::Citizen,
+                at,
+            ))
+        });
         return Ok(MetaEvent::Postback {
             identity: citizen,
-            title: postback.title.unwrap_or_default(),
-            payload: postback.payload.unwrap_or_default(),
-            mid: postback.mid.as_deref().map(mid).transpose()?,
+            title,
+            payload,
+            mid,
             at,
+            inbound,
         });
     }
     // `normalise_item` only calls this for items with a handled key, and each
@@ -623,11 +655,20 @@ fn convert_message(
         .iter()
         .find(|a| a.kind.as_deref() == Some("story_mention"))
     {
+        let inbound = Box::new(event_message(
+            owner,
+            mid.clone(),
+            &citizen,
+            "",
+            MessageKind::AutoReply,
+            at,
+        ));
         return Ok(MetaEvent::StoryMention {
             identity: citizen,
             mid,
             url: attachment_url(mention).and_then(|url| checked_url(url).ok()),
             at,
+            inbound,
         });
     }
 
@@ -667,6 +708,34 @@ fn convert_message(
         }),
         unsupported: message.is_unsupported,
     })))
+}
+
+/// The message for an event that is not a citizen's text but belongs on the
+/// conversation (a button tap, a story mention).
+fn event_message(
+    owner: &Owner,
+    external_id: ExternalMessageId,
+    citizen: &ChannelIdentity,
+    text: &str,
+    kind: MessageKind,
+    at: DateTime<Utc>,
+) -> InboundMessage {
+    InboundMessage {
+        channel: owner.channel(),
+        external_id,
+        sender: citizen.clone(),
+        sender_name: None,
+        sender_phone: None,
+        received_at: at,
+        subject: None,
+        body_text: text.to_owned(),
+        language: Language::detect(text),
+        new_text: text.to_owned(),
+        body_html: None,
+        kind,
+        hints: ThreadHints::default(),
+        attachments: Vec::new(),
+    }
 }
 
 /// Meta sends `app_id` as a JSON number; accept a numeric string too.

@@ -3,10 +3,14 @@
 //!
 //! In: the gateway's webhook route hands the query string to
 //! [`verify_handshake`], and the raw body with its `X-Hub-Signature-256`
-//! header to [`verify_signature`] then [`parse_webhook`], which yields one
-//! [`MetaEvent`] per `messaging[]` item. Only [`MetaEvent::Message`] is a
-//! citizen writing; echoes of our own sends, receipts, postbacks and unsends
-//! are events of their own.
+//! header to [`verify_webhook`], which checks the signature and the
+//! envelope. The gateway stores the body, and its worker later hands it to
+//! [`parse_webhook`], which yields one [`MetaEvent`] per `messaging[]` item.
+//! Only [`MetaEvent::Message`] is a citizen writing; echoes of our own sends,
+//! receipts, postbacks, story mentions and unsends are events of their own.
+//! Every event that belongs on a conversation as a message (a citizen's
+//! message, a postback, a story mention) carries its ready
+//! [`models::InboundMessage`].
 //!
 //! Out: [`MetaClient`] implements [`Connector`]. It applies Meta's reply
 //! windows (24 hours for anything, 7 days with the `HUMAN_AGENT` tag for what
@@ -37,7 +41,10 @@ pub use outbound::{
     HUMAN_AGENT_WINDOW, MAX_INSTAGRAM_TEXT_BYTES, MAX_MESSENGER_TEXT_CHARS, OUTBOX_METADATA_PREFIX,
     STANDARD_WINDOW,
 };
-pub use webhook::{parse_webhook, verify_handshake, verify_signature, SIGNATURE_HEADER};
+pub use webhook::{
+    parse_webhook, verify_handshake, verify_signature, verify_webhook, WebhookEnvelope,
+    SIGNATURE_HEADER,
+};
 
 use crate::{Connector, ConnectorError, OutgoingMessage, SentReceipt};
 

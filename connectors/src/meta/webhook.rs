@@ -2,16 +2,18 @@
 //! passes the query, the headers and the raw body through:
 //!
 //! - `GET`: [`verify_handshake`] answers Meta's subscription check;
-//! - `POST`: [`verify_signature`] over the raw bytes first, then
-//!   [`parse_webhook`] into a [`WebhookBatch`].
-//!
-//! [`parse_webhook`] is pure and deterministic, so the gateway can persist
-//! the raw signed body, answer 200 at once, and parse the persisted bytes
-//! later (again after a crash) with the same result.
+//! - `POST`: [`verify_webhook`] checks the signature over the raw bytes and
+//!   the envelope (`object`, `entry`) without reading the events, so the
+//!   route can persist the body and answer 200 at once;
+//! - later, [`parse_webhook`] turns the persisted bytes into a
+//!   [`WebhookBatch`]. It is pure and deterministic, so parsing them again
+//!   after a crash gives the same result, and it accepts every body
+//!   [`verify_webhook`] accepts.
 
 use hmac::{Hmac, Mac};
 use models::ReferencePrefix;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -110,6 +112,87 @@ pub fn verify_signature(
         .map_err(|_| ConnectorError::BadSignature)
 }
 
+/// What the route learns of a signed webhook body before storing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEnvelope {
+    /// The product the POST is about.
+    pub object: WebhookObject,
+    /// How many `entry[]` items it has.
+    pub entries: usize,
+}
+
+/// The top level of a webhook POST, with its entries skipped.
+#[derive(Debug, Deserialize)]
+struct EnvelopePayload {
+    object: String,
+    entry: Vec<IgnoredAny>,
+}
+
+/// The entries of a `page` or `instagram` POST, with only the shape checked
+/// that [`parse_webhook`] requires of them.
+#[derive(Debug, Deserialize)]
+struct EntriesPayload {
+    #[serde(rename = "entry")]
+    _entry: Vec<EntryShape>,
+}
+
+/// The fields of an entry that [`EntryPayload`] requires and types; their
+/// values are not kept.
+#[derive(Debug, Deserialize)]
+struct EntryShape {
+    #[serde(rename = "id")]
+    _id: String,
+    #[serde(default, rename = "time")]
+    _time: Option<i64>,
+    #[serde(default, rename = "messaging")]
+    _messaging: Vec<IgnoredAny>,
+    #[serde(default, rename = "standby")]
+    _standby: Vec<IgnoredAny>,
+}
+
+/// The `object` of a POST as a [`WebhookObject`].
+fn webhook_object(name: &str) -> WebhookObject {
+    match name {
+        "page" => WebhookObject::Page,
+        "instagram" => WebhookObject::Instagram,
+        other => WebhookObject::Unsupported {
+            name: other.chars().take(64).collect(),
+        },
+    }
+}
+
+/// Checks a webhook POST before it is stored: the signature
+/// ([`verify_signature`]), then the envelope: JSON with a string `object`
+/// and an `entry` array, whose items, for `page` and `instagram`, are
+/// objects with a string `id` (and, when present, an integer `time` and
+/// `messaging` and `standby` arrays). The events themselves are not read;
+/// [`parse_webhook`] does that later from the stored bytes, and accepts every
+/// body accepted here.
+///
+/// # Errors
+/// - [`ConnectorError::BadSignature`] as [`verify_signature`] (answer 401,
+///   store nothing);
+/// - [`ConnectorError::InvalidPayload`] when the envelope is not as above
+///   (answer 400).
+pub fn verify_webhook(
+    signature_header: Option<&str>,
+    body: &[u8],
+    settings: &MetaSettings,
+) -> Result<WebhookEnvelope, ConnectorError> {
+    verify_signature(signature_header, body, &settings.app_secret)?;
+    let envelope: EnvelopePayload = serde_json::from_slice(body)
+        .map_err(|e| invalid_payload("webhook body is not a Meta webhook", &e))?;
+    let object = webhook_object(&envelope.object);
+    if !matches!(object, WebhookObject::Unsupported { .. }) {
+        serde_json::from_slice::<EntriesPayload>(body)
+            .map_err(|e| invalid_payload("a webhook entry has no id or messaging list", &e))?;
+    }
+    Ok(WebhookEnvelope {
+        object,
+        entries: envelope.entry.len(),
+    })
+}
+
 /// The top level of a webhook POST.
 #[derive(Debug, Deserialize)]
 struct WebhookPayload {
@@ -156,18 +239,13 @@ pub fn parse_webhook(
 ) -> Result<WebhookBatch, ConnectorError> {
     let payload: WebhookPayload = serde_json::from_slice(body)
         .map_err(|e| invalid_payload("webhook body is not a Meta webhook", &e))?;
-    let object = match payload.object.as_str() {
-        "page" => WebhookObject::Page,
-        "instagram" => WebhookObject::Instagram,
-        other => {
-            return Ok(WebhookBatch {
-                object: WebhookObject::Unsupported {
-                    name: other.chars().take(64).collect(),
-                },
-                events: Vec::new(),
-            })
-        }
-    };
+    let object = webhook_object(&payload.object);
+    if let WebhookObject::Unsupported { .. } = object {
+        return Ok(WebhookBatch {
+            object,
+            events: Vec::new(),
+        });
+    }
     let entries = payload
         .entry
         .into_iter()

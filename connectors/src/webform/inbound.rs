@@ -36,38 +36,24 @@ pub struct FormPayload {
     pub form_token: Option<String>,
 }
 
-/// What is wrong with one field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldErrorCode {
-    /// Missing.
-    FieldRequired,
-    /// Present but only whitespace.
-    FieldBlank,
-    /// Longer than allowed.
-    FieldTooLong,
-    /// Not an email address.
-    InvalidEmail,
-    /// Not a phone number.
-    InvalidPhone,
-    /// Not `fr` or `en`.
-    InvalidLanguage,
-    /// Control characters (or a line break in a one-line field).
-    InvalidCharacters,
-}
-
-impl FieldErrorCode {
-    /// The message key in the gateway's `messages.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldErrorCode::FieldRequired => "field_required",
-            FieldErrorCode::FieldBlank => "field_blank",
-            FieldErrorCode::FieldTooLong => "field_too_long",
-            FieldErrorCode::InvalidEmail => "invalid_email",
-            FieldErrorCode::InvalidPhone => "invalid_phone",
-            FieldErrorCode::InvalidLanguage => "invalid_language",
-            FieldErrorCode::InvalidCharacters => "invalid_characters",
-        }
+models::slug_enum! {
+    /// What is wrong with one field. The slug is the message key in the
+    /// gateway's `messages.toml`.
+    pub enum FieldErrorCode("field error code") {
+        /// Missing.
+        FieldRequired => "field_required",
+        /// Present but only whitespace.
+        FieldBlank => "field_blank",
+        /// Longer than allowed.
+        FieldTooLong => "field_too_long",
+        /// Not an email address.
+        InvalidEmail => "invalid_email",
+        /// Not a phone number.
+        InvalidPhone => "invalid_phone",
+        /// Not `fr` or `en`.
+        InvalidLanguage => "invalid_language",
+        /// Control characters (or a line break in a one-line field).
+        InvalidCharacters => "invalid_characters",
     }
 }
 

@@ -11,9 +11,9 @@ use models::{Channel, ContactId, ThreadId};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::{RequireRole, Role, User};
-use crate::error::{ApiError, FieldProblem};
-use crate::state::AppState;
+use models::staff::{Role, User};
+
+use super::{require, DomainError, FieldProblem, Services};
 use crate::store::contacts::ContactChanges;
 use crate::store::AuditEntry;
 
@@ -26,11 +26,11 @@ pub const MAX_STAT_WEEKS: u32 = 104;
 ///
 /// # Errors
 /// A 422 naming `field` when too long.
-pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, DomainError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if v.chars().count() > MAX_DETAIL_CHARS || v.chars().any(char::is_control) => {
-            Err(ApiError::field(field, "invalid_value"))
+            Err(DomainError::field(field, "invalid_value"))
         }
         Some(v) => Ok(Some(v.to_owned())),
     }
@@ -40,12 +40,12 @@ pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, ApiErr
 ///
 /// # Errors
 /// A 422 `invalid_phone` naming `phone`.
-pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, ApiError> {
+pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, DomainError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => models::PhoneNumber::parse(v)
             .map(Some)
-            .map_err(|_| ApiError::field("phone", "invalid_phone")),
+            .map_err(|_| DomainError::field("phone", "invalid_phone")),
     }
 }
 
@@ -53,12 +53,12 @@ pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, A
 ///
 /// # Errors
 /// A 422 `invalid_email` naming `email`.
-pub fn email_field(value: Option<&str>) -> Result<Option<models::EmailAddress>, ApiError> {
+pub fn email_field(value: Option<&str>) -> Result<Option<models::EmailAddress>, DomainError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => models::EmailAddress::parse(v)
             .map(Some)
-            .map_err(|_| ApiError::field("email", "invalid_email")),
+            .map_err(|_| DomainError::field("email", "invalid_email")),
     }
 }
 
@@ -90,16 +90,16 @@ pub struct ContactEdit {
 /// someone changed it since or when the address belongs to another citizen
 /// (`identity_taken`: a merge decides, nothing moves silently).
 pub async fn update_contact(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     contact: ContactId,
     edit: &ContactEdit,
-) -> Result<i64, ApiError> {
+) -> Result<i64, DomainError> {
     let language = match edit.language.as_deref().map(str::trim) {
         None | Some("") => None,
         Some("fr") => Some(models::Language::Fr),
         Some("en") => Some(models::Language::En),
-        Some(_) => return Err(ApiError::field("language", "invalid_language")),
+        Some(_) => return Err(DomainError::field("language", "invalid_language")),
     };
     let changes = ContactChanges {
         display_name: detail("display_name", edit.display_name.as_deref())?,
@@ -109,14 +109,17 @@ pub async fn update_contact(
     };
     let email = email_field(edit.email.as_deref())?;
     let version = edit.version;
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
-    let (current, merged) = tx.lock_contact(contact).await?.ok_or(ApiError::NotFound)?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
+    let (current, merged) = tx
+        .lock_contact(contact)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     if merged.is_some() {
-        return Err(ApiError::NotFound);
+        return Err(DomainError::NotFound);
     }
     if current != version || !tx.update_contact(contact, version, &changes, now).await? {
-        return Err(ApiError::Conflict { code: "conflict" });
+        return Err(DomainError::Conflict("conflict"));
     }
     if let Some(address) = &email {
         let identity = models::ChannelIdentity::Email {
@@ -125,9 +128,7 @@ pub async fn update_contact(
         if let crate::store::contacts::Attached::Other(_) =
             tx.attach_identity(contact, &identity, now).await?
         {
-            return Err(ApiError::Conflict {
-                code: "identity_taken",
-            });
+            return Err(DomainError::Conflict("identity_taken"));
         }
     }
     tx.append_audit(&AuditEntry {
@@ -159,24 +160,24 @@ pub async fn update_contact(
 /// 404 for an unknown or already merged contact, 409 when `into` changed
 /// since `version`, 422 for a contact merged with itself.
 pub async fn merge_contacts(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     from: ContactId,
     into: ContactId,
     version: Option<i64>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     if from == into {
-        return Err(ApiError::field("into", "same_contact"));
+        return Err(DomainError::field("into", "same_contact"));
     }
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
-    let (_, merged_from) = tx.lock_contact(from).await?.ok_or(ApiError::NotFound)?;
-    let (into_version, merged_into) = tx.lock_contact(into).await?.ok_or(ApiError::NotFound)?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
+    let (_, merged_from) = tx.lock_contact(from).await?.ok_or(DomainError::NotFound)?;
+    let (into_version, merged_into) = tx.lock_contact(into).await?.ok_or(DomainError::NotFound)?;
     if merged_from.is_some() || merged_into.is_some() {
-        return Err(ApiError::NotFound);
+        return Err(DomainError::NotFound);
     }
     if version.is_some_and(|v| v != into_version) {
-        return Err(ApiError::Conflict { code: "conflict" });
+        return Err(DomainError::Conflict("conflict"));
     }
     tx.merge_contacts(from, into, now).await?;
     tx.append_audit(&AuditEntry {
@@ -198,23 +199,26 @@ pub async fn merge_contacts(
 /// 404 for an unknown thread, 422 when they are the same thread or belong
 /// to different contacts (merge the contacts first).
 pub async fn link_threads(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     other: ThreadId,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DomainError> {
     if thread == other {
-        return Err(ApiError::field("thread_id", "invalid_value"));
+        return Err(DomainError::field("thread_id", "invalid_value"));
     }
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
-    let a = tx.thread_contact(thread).await?.ok_or(ApiError::NotFound)?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
+    let a = tx
+        .thread_contact(thread)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let b = tx
         .thread_contact(other)
         .await?
-        .ok_or_else(|| ApiError::field("thread_id", "invalid_value"))?;
+        .ok_or_else(|| DomainError::field("thread_id", "invalid_value"))?;
     if a != b {
-        return Err(ApiError::field("thread_id", "different_contacts"));
+        return Err(DomainError::field("thread_id", "different_contacts"));
     }
     let new = tx.link_threads(thread, other, &user.id, now).await?;
     if new {
@@ -254,22 +258,22 @@ pub struct FirstContactWeek {
 /// # Errors
 /// 403 below supervisor, 422 for a period out of range.
 pub async fn first_contact_stats(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     weeks: u32,
-) -> Result<Vec<FirstContactWeek>, ApiError> {
-    user.require(Role::Supervisor)?;
+) -> Result<Vec<FirstContactWeek>, DomainError> {
+    require(user, Role::Supervisor)?;
     if weeks == 0 || weeks > MAX_STAT_WEEKS {
-        return Err(ApiError::field("weeks", "invalid_value"));
+        return Err(DomainError::field("weeks", "invalid_value"));
     }
-    let tz = state.settings.timezone();
-    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let tz = svc.settings.timezone();
+    let today = svc.clock.now().with_timezone(&tz).date_naive();
     let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
     let first = this_monday - Duration::weeks(i64::from(weeks - 1));
     let since: DateTime<Utc> = first
         .and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(tz).earliest())
-        .map_or_else(|| state.clock.now(), |t| t.with_timezone(&Utc));
+        .map_or_else(|| svc.clock.now(), |t| t.with_timezone(&Utc));
     let mut counts: BTreeMap<(chrono::NaiveDate, String), (u64, u64)> = BTreeMap::new();
     for w in 0..weeks {
         for channel in [Channel::Phone, Channel::Counter] {
@@ -282,7 +286,7 @@ pub async fn first_contact_stats(
             );
         }
     }
-    for (at, channel, resolved) in state.store.contact_log_since(since).await? {
+    for (at, channel, resolved) in svc.store.contact_log_since(since).await? {
         let day = at.with_timezone(&tz).date_naive();
         let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
         let entry = counts.entry((monday, channel)).or_insert((0, 0));
@@ -345,13 +349,13 @@ pub struct RecordRequest {
 /// # Errors
 /// A 422 listing the fields to correct.
 pub fn parse_record(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     req: &RecordRequest,
-) -> Result<crate::ingest::recorded::RecordedContact, ApiError> {
+) -> Result<crate::ingest::recorded::RecordedContact, DomainError> {
     use crate::ingest::recorded::{ContactOutcome, RecordedContact};
     let mut problems = Vec::new();
-    if let Err(ApiError::Validation(mut p)) = crate::workspace::check_text("text", &req.text) {
+    if let Err(DomainError::Invalid(mut p)) = super::check_text("text", &req.text) {
         problems.append(&mut p);
     }
     let mut bad = |field: &str, code: &str| {
@@ -440,10 +444,10 @@ pub fn parse_record(
         bad("phone", "contact_required");
     }
     let (Some(channel), Some(outcome), true) = (channel, outcome, problems.is_empty()) else {
-        return Err(ApiError::Validation(problems));
+        return Err(DomainError::Invalid(problems));
     };
     let id = models::ExternalMessageId::parse(&uuid::Uuid::now_v7().to_string())
-        .map_err(ApiError::internal)?;
+        .map_err(DomainError::internal)?;
     Ok(RecordedContact {
         id,
         channel,
@@ -456,7 +460,7 @@ pub fn parse_record(
         text: req.text.trim().to_owned(),
         topic,
         department: topic
-            .and_then(|t| state.settings.department_for(t))
+            .and_then(|t| svc.settings.department_for(t))
             .map(|d| d.slug.clone()),
         outcome,
         recorded_by: user.id.clone(),
@@ -470,21 +474,20 @@ pub fn parse_record(
 /// 422 for fields to correct, 409 for a reused key or an identity of
 /// another contact.
 pub async fn record(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     req: &RecordRequest,
     key: Option<&str>,
-) -> Result<(u16, serde_json::Value), ApiError> {
+) -> Result<(u16, serde_json::Value), DomainError> {
     use crate::ingest::recorded::{Recorded, RecordedOutcome};
     use sha2::Digest;
-    let record = parse_record(state, user, req)?;
+    let record = parse_record(svc, user, req)?;
     let idempotency = key.map(|key| crate::ingest::IdempotencyRequest {
         scope: format!("contact-log:{}", user.id),
         key: key.to_owned(),
-        fingerprint: sha2::Sha256::digest(serde_json::to_vec(req).unwrap_or_default())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        fingerprint: hex::encode(sha2::Sha256::digest(
+            serde_json::to_vec(req).unwrap_or_default(),
+        )),
     });
     let body = |o: &RecordedOutcome| {
         json!({
@@ -497,7 +500,7 @@ pub async fn record(
         })
     };
     let respond = |o: &RecordedOutcome| (201u16, body(o).to_string());
-    match state
+    match svc
         .ingestor
         .record_contact(&record, idempotency.as_ref(), &respond)
         .await?
@@ -505,7 +508,7 @@ pub async fn record(
         Recorded::Stored(outcome) => Ok((201, body(&outcome))),
         Recorded::Replayed(saved) => Ok((
             saved.status,
-            serde_json::from_str(&saved.body).map_err(ApiError::internal)?,
+            serde_json::from_str(&saved.body).map_err(DomainError::internal)?,
         )),
     }
 }
@@ -532,14 +535,14 @@ pub fn search_terms(q: &str) -> (Option<String>, Option<models::PhoneNumber>, Op
 /// # Errors
 /// When the store fails.
 pub async fn find_contacts(
-    state: &AppState,
+    svc: &Services,
     q: &str,
-) -> Result<Vec<crate::store::contacts::ContactSummary>, ApiError> {
+) -> Result<Vec<crate::store::contacts::ContactSummary>, DomainError> {
     let (name, phone, email) = search_terms(q);
     if name.is_none() && phone.is_none() && email.is_none() {
         return Ok(Vec::new());
     }
-    Ok(state
+    Ok(svc
         .store
         .search_contacts(
             name.as_deref(),

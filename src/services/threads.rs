@@ -5,47 +5,26 @@
 //! the outbox) and its audit entry in one transaction.
 
 use chrono::{DateTime, Utc};
-use models::{AbuseKind, Channel, MessageId, OutboundKind, ThreadId, ThreadStatus};
+use models::staff::User;
+use models::{Channel, OutboundKind, ThreadId, ThreadStatus};
 use serde_json::json;
 
-use crate::auth::{RequireRole, Role, User};
-use crate::error::{ApiError, FieldProblem};
-use crate::state::AppState;
+use super::{check_text, DomainError, Services};
 use crate::store::workspace::NoteKind;
 use crate::store::{AuditEntry, OutboxPayload, StoreTx, ThreadRecord};
 
-/// Longest text an agent may send or note, in characters.
-pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Meta's window for a human agent's reply after the citizen's last message.
 const CHAT_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
-
-/// Checks an agent's text: present, not blank, within the limit.
-///
-/// # Errors
-/// A 422 naming `field`.
-pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
-    if text.trim().is_empty() {
-        return Err(ApiError::field(field, "field_blank"));
-    }
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::Validation(vec![FieldProblem {
-            field: field.to_owned(),
-            code: "field_too_long".to_owned(),
-            args: vec![("max", MAX_TEXT_CHARS.to_string())],
-        }]));
-    }
-    Ok(())
-}
 
 /// The thread as it is, locked for the change, if its version is `seen`.
 async fn take(
     tx: &mut dyn StoreTx,
     id: ThreadId,
     seen: Option<i64>,
-) -> Result<ThreadRecord, ApiError> {
-    let thread = tx.lock_thread(id).await?.ok_or(ApiError::NotFound)?;
+) -> Result<ThreadRecord, DomainError> {
+    let thread = tx.lock_thread(id).await?.ok_or(DomainError::NotFound)?;
     if seen.is_some_and(|v| v != thread.version) {
-        return Err(ApiError::Conflict { code: "conflict" });
+        return Err(DomainError::Conflict("conflict"));
     }
     Ok(thread)
 }
@@ -79,7 +58,7 @@ async fn save(
     department: Option<&str>,
     due: Option<DateTime<Utc>>,
     at: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     if tx
         .save_thread_fields(
             thread.id,
@@ -94,7 +73,7 @@ async fn save(
     {
         Ok(())
     } else {
-        Err(ApiError::Conflict { code: "conflict" })
+        Err(DomainError::Conflict("conflict"))
     }
 }
 
@@ -103,12 +82,12 @@ async fn save(
 /// # Errors
 /// 404 for an unknown thread, 422 for a blank or oversized text.
 pub async fn add_note(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     body: &str,
-) -> Result<String, ApiError> {
-    write_note(state, user, thread, NoteKind::Note, None, body).await
+) -> Result<String, DomainError> {
+    write_note(svc, user, thread, NoteKind::Note, None, body).await
 }
 
 /// Notes a phone callback (the way to answer a citizen whose chat can no
@@ -119,31 +98,30 @@ pub async fn add_note(
 /// 404 for an unknown thread, 422 for a bad number, no number at all, or a
 /// blank or oversized text.
 pub async fn add_callback(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     phone: Option<&str>,
     body: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     check_text("body", body)?;
-    let phone = match crate::contacts::phone_field(phone)? {
+    let phone = match super::contacts::phone_field(phone)? {
         Some(phone) => phone,
         None => {
-            let record = state.store.get_thread(thread).await.map_err(|e| match e {
-                crate::store::StoreError::NotFound => ApiError::NotFound,
+            let record = svc.store.get_thread(thread).await.map_err(|e| match e {
+                crate::store::StoreError::NotFound => DomainError::NotFound,
                 e => e.into(),
             })?;
-            state
-                .store
+            svc.store
                 .get_contact(record.contact_id)
                 .await?
                 .and_then(|c| c.summary.phone)
                 .and_then(|p| models::PhoneNumber::parse(&p).ok())
-                .ok_or_else(|| ApiError::field("phone", "field_required"))?
+                .ok_or_else(|| DomainError::field("phone", "field_required"))?
         }
     };
     write_note(
-        state,
+        svc,
         user,
         thread,
         NoteKind::Callback,
@@ -154,16 +132,16 @@ pub async fn add_callback(
 }
 
 async fn write_note(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     kind: NoteKind,
     phone: Option<&str>,
     body: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     check_text("body", body)?;
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
     take(tx.as_mut(), thread, None).await?;
     let id = tx
         .insert_note(thread, &user.id, kind, phone, body, now)
@@ -190,25 +168,24 @@ async fn write_note(
 /// # Errors
 /// 404, or 409 when the thread changed since `seen`.
 pub async fn set_status(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     status: ThreadStatus,
     seen: Option<i64>,
-) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
+) -> Result<(), DomainError> {
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
     // Awaiting an agent or a department, the deadline stands (or starts
     // now); waiting on the citizen or resolved, nothing is due.
     let due = match status {
         ThreadStatus::AwaitingAgent => current
             .due_at
-            .or_else(|| state.ingestor.first_response_due(now)),
+            .or_else(|| svc.ingestor.first_response_due(now)),
         ThreadStatus::WaitingOnDepartment => current.due_at.or_else(|| {
-            state
-                .ingestor
-                .due_after(now, state.settings.office.transfer_ack_business_hours)
+            svc.ingestor
+                .due_after(now, svc.settings.office.transfer_ack_business_hours)
         }),
         ThreadStatus::WaitingOnCitizen | ThreadStatus::Resolved => None,
     };
@@ -240,25 +217,24 @@ pub async fn set_status(
 /// # Errors
 /// 404, 409 on a stale version, 422 for an unknown account.
 pub async fn assign(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     assignee_email: Option<&str>,
     seen: Option<i64>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let assignee = match assignee_email {
         Some(email) => Some(
-            state
-                .store
+            svc.store
                 .user_by_email(email)
                 .await?
                 .map(|(u, _)| u.id)
-                .ok_or_else(|| ApiError::field("assignee", "unknown_user"))?,
+                .ok_or_else(|| DomainError::field("assignee", "unknown_user"))?,
         ),
         None => None,
     };
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
     save(
         tx.as_mut(),
@@ -289,20 +265,20 @@ pub async fn assign(
 /// # Errors
 /// 404, or 409 when the thread changed since `seen`.
 pub async fn set_topic(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     topic: models::Topic,
     seen: Option<i64>,
-) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
+) -> Result<(), DomainError> {
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
     if !tx
         .set_thread_topic(thread, current.version, topic, now)
         .await?
     {
-        return Err(ApiError::Conflict { code: "conflict" });
+        return Err(DomainError::Conflict("conflict"));
     }
     tx.append_audit(&audit(
         user,
@@ -387,40 +363,37 @@ pub fn reply_options(
 /// by (`no_email_address`), 422 for a bad text or a thread with no citizen
 /// message to answer.
 pub async fn reply(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     body: &str,
     seen: Option<i64>,
     via: ReplyVia,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     check_text("body", body)?;
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
-    let mut target = tx.reply_target(thread).await?.ok_or(ApiError::Conflict {
-        code: "no_reply_channel",
-    })?;
+    let mut target = tx
+        .reply_target(thread)
+        .await?
+        .ok_or(DomainError::Conflict("no_reply_channel"))?;
     if via == ReplyVia::Email && target.channel != Channel::Email {
-        let address = state
+        let address = svc
             .store
             .get_contact(current.contact_id)
             .await?
             .and_then(|c| c.summary.email)
             .and_then(|e| models::EmailAddress::parse(&e).ok())
-            .ok_or(ApiError::Conflict {
-                code: "no_email_address",
-            })?;
+            .ok_or(DomainError::Conflict("no_email_address"))?;
         target.channel = Channel::Email;
         target.identity = models::ChannelIdentity::Email { address };
         target.rfc_message_id = None;
     }
     if !reply_window_open(target.channel, current.last_citizen_message_at, now) {
-        return Err(ApiError::Conflict {
-            code: "reply_window_closed",
-        });
+        return Err(DomainError::Conflict("reply_window_closed"));
     }
-    let outbox = state.ingestor.agent_outbound(
+    let outbox = svc.ingestor.agent_outbound(
         thread,
         target.channel,
         OutboundKind::AgentReply,
@@ -469,36 +442,36 @@ pub async fn reply(
 /// # Errors
 /// 404, 409 on a stale version, 422 for an unknown department or request type.
 pub async fn transfer(
-    state: &AppState,
+    svc: &Services,
     user: &User,
     thread: ThreadId,
     department: &str,
     request_type: Option<&str>,
     seen: Option<i64>,
-) -> Result<Option<String>, ApiError> {
-    let settings = &state.settings.office;
+) -> Result<Option<String>, DomainError> {
+    let settings = &svc.settings.office;
     let dept = settings
         .departments
         .iter()
         .find(|d| d.slug == department)
-        .ok_or_else(|| ApiError::field("department", "unknown_department"))?;
+        .ok_or_else(|| DomainError::field("department", "unknown_department"))?;
     let kind = match request_type {
         Some(name) => Some(
             dept.request_types
                 .iter()
                 .find(|r| r.name_fr == name || r.name_en == name)
-                .ok_or_else(|| ApiError::field("request_type", "unknown_request_type"))?,
+                .ok_or_else(|| DomainError::field("request_type", "unknown_request_type"))?,
         ),
         None => None,
     };
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
+    let now = svc.clock.now();
+    let mut tx = svc.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
     let target = tx.reply_target(thread).await?;
     let mut outbox_id = None;
     if let Some(target) = target {
         let en = target.language == models::Language::En;
-        let text = state
+        let text = svc
             .templates
             .render(
                 target.language,
@@ -509,11 +482,11 @@ pub async fn transfer(
                     department => if en { &dept.name_en } else { &dept.name_fr },
                     request_type => kind.map(|k| if en { &k.name_en } else { &k.name_fr }),
                     delay_business_days => kind.map(|k| k.delay_business_days),
-                    office => &state.office,
+                    office => &svc.office,
                 },
             )
-            .map_err(ApiError::internal)?;
-        let outbox = state.ingestor.agent_outbound(
+            .map_err(DomainError::internal)?;
+        let outbox = svc.ingestor.agent_outbound(
             thread,
             target.channel,
             OutboundKind::TransferNotice,
@@ -534,9 +507,9 @@ pub async fn transfer(
         tx.enqueue_outbox(&outbox).await?;
         outbox_id = Some(outbox.id.to_string());
     }
-    let due = state
+    let due = svc
         .ingestor
-        .due_after(now, state.settings.office.transfer_ack_business_hours);
+        .due_after(now, svc.settings.office.transfer_ack_business_hours);
     save(
         tx.as_mut(),
         &current,
@@ -558,98 +531,6 @@ pub async fn transfer(
     .await?;
     tx.commit().await?;
     Ok(outbox_id)
-}
-
-/// Refuses service to a contact until `ends_on` (inclusive), with the
-/// reason. A supervisor's documented decision: the contact's messages still
-/// arrive, are flagged, and get the city's acknowledgement for that case.
-///
-/// # Errors
-/// 403 below supervisor, 404 for an unknown contact, 422 for a blank reason
-/// or an end date in the past.
-pub async fn refuse_service(
-    state: &AppState,
-    user: &User,
-    contact: models::ContactId,
-    reason: &str,
-    ends_on: chrono::NaiveDate,
-) -> Result<String, ApiError> {
-    user.require(Role::Supervisor)?;
-    check_text("reason", reason)?;
-    let now = state.clock.now();
-    let today = now.with_timezone(&state.settings.timezone()).date_naive();
-    if ends_on < today {
-        return Err(ApiError::field("ends_on", "invalid_value"));
-    }
-    let mut tx = state.store.begin().await?;
-    let id = tx
-        .insert_refusal(contact, reason, ends_on, &user.id, now)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    tx.append_audit(&AuditEntry {
-        at: now,
-        actor: user.actor(),
-        action: "contact.service_refused".to_owned(),
-        subject: format!("contact:{contact}"),
-        before: None,
-        after: Some(json!({ "refusal_id": id, "reason": reason, "ends_on": ends_on }).to_string()),
-    })
-    .await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// A supervisor's decision on a flagged message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// The flag was right, with the kind of abuse.
-    Confirm(AbuseKind),
-    /// A false positive.
-    Dismiss,
-}
-
-/// Records a supervisor's decision.
-///
-/// # Errors
-/// 403 below supervisor, 404 for a message that is not flagged, 409 when
-/// it was already decided, 422 for an oversized comment.
-pub async fn decide(
-    state: &AppState,
-    user: &User,
-    message: MessageId,
-    decision: Decision,
-    comment: &str,
-) -> Result<(), ApiError> {
-    user.require(Role::Supervisor)?;
-    if comment.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::field("comment", "field_too_long"));
-    }
-    let (slug, kind) = match decision {
-        Decision::Confirm(kind) => ("confirmed", Some(kind.as_str())),
-        Decision::Dismiss => ("dismissed", None),
-    };
-    let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
-    let (new, thread) = tx
-        .record_review_decision(message, slug, kind, comment, &user.id, now)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if !new {
-        return Err(ApiError::Conflict {
-            code: "already_decided",
-        });
-    }
-    tx.append_audit(&AuditEntry {
-        at: now,
-        actor: user.actor(),
-        action: "review.decided".to_owned(),
-        subject: format!("message:{message}"),
-        before: None,
-        after: Some(json!({ "decision": slug, "kind": kind, "comment": comment, "thread_id": thread.to_string() }).to_string()),
-    })
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -678,12 +559,5 @@ mod tests {
             Some(wrote),
             wrote + day * 400
         ));
-    }
-
-    #[test]
-    fn agent_text_must_be_present_and_bounded() {
-        assert!(check_text("body", "Bonjour").is_ok());
-        assert!(check_text("body", "  \n ").is_err());
-        assert!(check_text("body", &"é".repeat(MAX_TEXT_CHARS + 1)).is_err());
     }
 }

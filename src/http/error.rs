@@ -9,24 +9,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use models::Language;
 use serde::Serialize;
 
 use crate::store::StoreError;
 
-/// A problem with one field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldProblem {
-    /// The field's name in the request.
-    pub field: String,
-    /// Stable code, also the catalogue key.
-    pub code: String,
-    /// Placeholders for the message (`max`).
-    #[serde(skip)]
-    pub args: Vec<(&'static str, String)>,
-}
+pub use crate::services::FieldProblem;
 
 /// Everything a handler can answer with besides success.
 #[derive(Debug, Clone)]
@@ -143,6 +133,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::services::DomainError> for ApiError {
+    fn from(error: crate::services::DomainError) -> Self {
+        use crate::services::DomainError as D;
+        match error {
+            D::NotFound => ApiError::NotFound,
+            D::Forbidden => ApiError::Forbidden,
+            D::Conflict(code) => ApiError::Conflict { code },
+            D::Invalid(problems) => ApiError::Validation(problems),
+            D::Ingest(e) => e.into(),
+            D::Store(e) => e.into(),
+            D::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<crate::ingest::IngestError> for ApiError {
     fn from(error: crate::ingest::IngestError) -> Self {
         use crate::ingest::IngestError as I;
@@ -245,12 +250,10 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if let ApiError::RateLimited { retry_after } = &self {
-            let secs = retry_after.as_secs().max(1);
-            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
-            }
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                super::extract::retry_after(*retry_after),
+            );
         }
         response.extensions_mut().insert(self);
         response

@@ -37,6 +37,8 @@ pub struct AppState {
     pub classifier: Arc<dyn classifiers::Classifier>,
     /// The staff workspace's pages.
     pub staff: Arc<crate::http::staff::StaffPages>,
+    /// The domain services.
+    pub services: crate::services::Services,
     /// The staff sign-in's throttle and hashing bound.
     pub sign_in: Arc<crate::http::sign_in::SignInGuard>,
 }
