@@ -9,11 +9,11 @@
 //!   someone) raises the abuse score to at least [`STRONG_SIGNAL_FLOOR`];
 //! - a confirmed flag (`Abusive`) always has an explicit rule signal behind
 //!   it; the model alone can only ask for a check (`ToVerify`);
-//! - with no abuse signal but a recognised context (sacre about a thing,
-//!   legal, media or political recourse, quoted speech, self-deprecation,
-//!   venting about a neighbour) the message stays clean unless the model is
-//!   nearly certain ([`MITIGATED_CEILING`]), and even then is only "à
-//!   vérifier";
+//! - a recognised context (sacre about a thing, legal, media or political
+//!   recourse, quoted speech, self-deprecation) cancels only the rule
+//!   signals it covers (see `signals`), never the whole message: an attack
+//!   elsewhere in the message still counts, and the learned model, which
+//!   sees the contexts as features, still weighs the rest;
 //! - the topic abstains below [`ClassifierSettings::topic_min_score`].
 //!
 //! Built once at startup, then shared read-only (`Send + Sync`).
@@ -23,10 +23,11 @@ use std::path::{Path, PathBuf};
 use models::{AbuseKind, AbuseVerdict, Classification, Topic, TopicVerdict};
 use serde::{Deserialize, Serialize};
 
-use crate::features::{FeatureExtractor, SparseVector};
+use crate::features::{merge, FeatureExtractor, SparseVector, STOP_WORDS_TXT};
 use crate::lexicon::{Lexicon, LEXICON_EN, LEXICON_FR};
+use crate::linear::softmax_in_place;
 use crate::model::{
-    abuse_classes, sha256_hex, LinearModels, ModelFiles, ModelLoadError, CLEAN_CLASS,
+    abuse_classes, sha256_hex, Calibration, LinearModels, ModelFiles, ModelLoadError, CLEAN_CLASS,
 };
 use crate::normalise::{NormalisedText, Normaliser, TokenKind};
 use crate::signals::{Context, Rules, Signals, Strength};
@@ -35,28 +36,35 @@ use crate::{Classifier, ClassifierInput, Explanation};
 
 /// Version of the hand-written rules (code); the data files' hash is added
 /// to the version string.
-pub const RULES_VERSION: &str = "rules-2026.1";
+pub const RULES_VERSION: &str = "rules-2026.2";
 
 /// A strong rule signal puts the abuse score at least this high.
 pub const STRONG_SIGNAL_FLOOR: f32 = 0.92;
 
-/// Above this model probability, a message with a mitigating context and no
-/// rule signal is still sent for a check.
-pub const MITIGATED_CEILING: f32 = 0.97;
+/// Contexts whose words are not held against the writer: the model is
+/// asked again without them (see [`Evidence::exempted_p`]).
+pub const EXEMPTING_CONTEXTS: &[Context] = &[
+    Context::SacreAboutThing,
+    Context::Sacre,
+    Context::LegalRecourse,
+    Context::MediaRecourse,
+    Context::PoliticalRecourse,
+    Context::QuotedSpeech,
+    Context::SelfDirected,
+    Context::GroupMention,
+];
+
+/// Below this model probability the exempted probability is not computed:
+/// no review threshold is that low (the tuning grid starts at 0.05), so it
+/// could not change a verdict, and skipping it keeps most messages at one
+/// pass of the model.
+const EXEMPTION_FLOOR: f32 = 0.05;
 
 /// How many reasons a flag carries at most.
 const MAX_REASONS: usize = 4;
 
 /// How many of the model's words are quoted when the model flags alone.
 const MODEL_WORDS_QUOTED: usize = 3;
-
-/// Function words never quoted as "words that weigh": they carry weight in
-/// the model only through their company.
-const STOP_WORDS: &[&str] = &[
-    "you", "your", "the", "and", "are", "for", "les", "des", "une", "que", "qui", "pas", "est",
-    "vous", "pour", "avec", "dans", "sur", "mon", "mes", "ton", "tes", "this", "that", "with",
-    "what", "from", "have",
-];
 
 /// Settings of the classifier (the gateway's `[classifier]` section).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,10 +81,10 @@ pub struct ClassifierSettings {
     /// flag (`Abusive`). Default: 0.80.
     pub abuse_flag_threshold: f32,
     /// Abuse score from which a message goes to a supervisor as "à
-    /// vérifier" (`ToVerify`). Default: 0.60 (tuned on the dev split).
+    /// vérifier" (`ToVerify`). Default: 0.45 (tuned on the dev writer).
     pub abuse_review_threshold: f32,
     /// Topic probability below which the topic abstains and an agent picks.
-    /// Default: 0.30 (tuned on the dev split).
+    /// Default: 0.375 (tuned on the dev writer).
     pub topic_min_score: f32,
     /// Weight of the encoder vote in the blended probabilities, 0 to 1.
     /// Default: 0.30.
@@ -92,8 +100,8 @@ impl Default for ClassifierSettings {
             model_dir: None,
             encoder_dir: None,
             abuse_flag_threshold: 0.80,
-            abuse_review_threshold: 0.60,
-            topic_min_score: 0.30,
+            abuse_review_threshold: 0.45,
+            topic_min_score: 0.375,
             encoder_weight: 0.30,
             max_text_bytes: 65_536,
         }
@@ -182,8 +190,11 @@ pub struct Prepared {
     pub normalised: NormalisedText,
     /// The rule signals.
     pub signals: Signals,
-    /// The features.
+    /// The features of the abuse model: text and rule signals.
     pub features: SparseVector,
+    /// The features of the topic model: text only (abuse signals say
+    /// nothing about the department concerned).
+    pub topic_features: SparseVector,
 }
 
 impl Pipeline {
@@ -195,7 +206,9 @@ impl Pipeline {
         let lexicon = Lexicon::shipped().map_err(|e| ModelLoadError::Rules(e.to_string()))?;
         let rules = Rules::new(&lexicon).map_err(|e| ModelLoadError::Rules(e.to_string()))?;
         let taxonomy = Taxonomy::shipped().map_err(|e| ModelLoadError::Rules(e.to_string()))?;
-        let data_hash = sha256_hex(format!("{LEXICON_FR}{LEXICON_EN}{TAXONOMY_TOML}").as_bytes());
+        let data_hash = sha256_hex(
+            format!("{LEXICON_FR}{LEXICON_EN}{TAXONOMY_TOML}{STOP_WORDS_TXT}").as_bytes(),
+        );
         Ok(Pipeline {
             normaliser: Normaliser::new(&lexicon),
             rules,
@@ -231,14 +244,47 @@ impl Pipeline {
         let text = truncate_at_char(&full, max_bytes).to_owned();
         let normalised = self.normaliser.normalise(&text);
         let signals = self.rules.detect(&text, &normalised);
-        let features = self
-            .extractor
-            .extract(&normalised, &signals, &self.taxonomy);
+        let (vector, words) = self.extractor.text_features(&normalised);
+        let features = merge(
+            vector.clone(),
+            self.extractor.extra_features(&words, &signals),
+        );
+        let topic_features = merge(
+            vector,
+            self.extractor.extra_features(&words, &Signals::default()),
+        );
         Prepared {
             text,
             normalised,
             signals,
             features,
+            topic_features,
+        }
+    }
+}
+
+/// The features training learns from for one message: its text features
+/// and its extra features with and without the rule signals.
+#[derive(Debug, Clone)]
+pub struct TrainingFeatures {
+    /// Word, bigram, prefix and character n-gram features (unit length).
+    pub text: SparseVector,
+    /// Rule signals.
+    pub extra_with_signals: Vec<(u32, f32)>,
+    /// Without rule signals (only the `empty` marker of a wordless message).
+    pub extra_without_signals: Vec<(u32, f32)>,
+}
+
+impl Pipeline {
+    /// The features of a message for training (see [`TrainingFeatures`]).
+    pub fn training_features(&self, text: &str) -> TrainingFeatures {
+        let normalised = self.normaliser.normalise(text);
+        let signals = self.rules.detect(text, &normalised);
+        let (vector, words) = self.extractor.text_features(&normalised);
+        TrainingFeatures {
+            extra_with_signals: self.extractor.extra_features(&words, &signals),
+            extra_without_signals: self.extractor.extra_features(&words, &Signals::default()),
+            text: vector,
         }
     }
 }
@@ -262,6 +308,23 @@ struct EncoderVote {
     head: crate::model::EncoderHead,
 }
 
+/// The rules' and models' output for one message, before thresholds.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The message through the pipeline (tokens, signals, features).
+    pub prepared: Prepared,
+    /// Calibrated topic probabilities, in `Topic::ALL` order.
+    pub topic_probs: Vec<f32>,
+    /// Abuse class probabilities (`clean`, then the kinds).
+    pub abuse_probs: Vec<f32>,
+    /// Calibrated probability of abuse of the learned model(s).
+    pub model_p: f32,
+    /// The same without the words that a recognised context explains
+    /// (see [`EXEMPTING_CONTEXTS`]); `None` when no context applies, when a
+    /// rule signal decides, or when `model_p` is already negligible.
+    pub exempted_p: Option<f32>,
+}
+
 /// Everything the classifier computed about a message, beyond the verdict.
 #[derive(Debug, Clone)]
 pub struct Analysis {
@@ -279,6 +342,7 @@ pub struct Analysis {
 pub struct CitizenClassifier {
     pipeline: Pipeline,
     linear: LinearModels,
+    calibration: Calibration,
     #[cfg(feature = "encoder")]
     encoder: Option<EncoderVote>,
     settings: ClassifierSettings,
@@ -331,6 +395,21 @@ impl CitizenClassifier {
             Some(dir) => ModelFiles::read_dir(dir)?,
             None => ModelFiles::shipped()?,
         };
+        Self::from_files(files, settings)
+    }
+
+    /// Builds the classifier from model files already read (e.g. trained in
+    /// memory), with the encoder when the settings name one.
+    ///
+    /// # Errors
+    /// As [`CitizenClassifier::load`].
+    pub fn from_files(
+        files: ModelFiles,
+        settings: &ClassifierSettings,
+    ) -> Result<Self, ModelLoadError> {
+        settings
+            .validate()
+            .map_err(|e| ModelLoadError::Rules(e.to_string()))?;
         let pipeline = Pipeline::shipped(files.manifest.hash_bits)?;
         #[cfg_attr(not(feature = "encoder"), allow(unused_mut))]
         let mut version = format!(
@@ -377,6 +456,7 @@ impl CitizenClassifier {
         Ok(CitizenClassifier {
             pipeline,
             linear: files.linear,
+            calibration: files.manifest.calibration,
             #[cfg(feature = "encoder")]
             encoder,
             settings: settings.clone(),
@@ -419,11 +499,19 @@ impl CitizenClassifier {
         &self.pipeline
     }
 
-    /// Topic and abuse probabilities for prepared input (blended with the
-    /// encoder vote when there is one).
-    fn probabilities(&self, prepared: &Prepared) -> (Vec<f32>, Vec<f32>) {
-        let topic = self.linear.topic.probabilities(&prepared.features);
+    /// Calibrated topic probabilities, abuse class probabilities and the
+    /// calibrated abuse probability (`1 − P(clean)`), blended with the
+    /// encoder vote when there is one.
+    fn probabilities(&self, prepared: &Prepared) -> (Vec<f32>, Vec<f32>, f32) {
+        let mut topic = self.linear.topic.logits(&prepared.topic_features);
+        let t = self.calibration.topic_temperature.max(1e-3);
+        for z in &mut topic {
+            *z /= t;
+        }
+        softmax_in_place(&mut topic);
         let abuse = self.linear.abuse.probabilities(&prepared.features);
+        let raw = 1.0 - abuse.first().copied().unwrap_or(1.0);
+        let model_p = self.calibration.abuse(raw);
         #[cfg(feature = "encoder")]
         if let Some(vote) = &self.encoder {
             if let Ok(embedding) = vote.encoder.embed(&prepared.text) {
@@ -435,38 +523,107 @@ impl CitizenClassifier {
                         .map(|(p, q)| (1.0 - w) * p + w * q)
                         .collect()
                 };
+                let head_abuse = vote.head.abuse.probabilities(&x);
+                let head_p = 1.0 - head_abuse.first().copied().unwrap_or(1.0);
                 return (
                     blend(topic, vote.head.topic.probabilities(&x)),
-                    blend(abuse, vote.head.abuse.probabilities(&x)),
+                    blend(abuse, head_abuse),
+                    (1.0 - w) * model_p + w * head_p,
                 );
             }
         }
-        (topic, abuse)
+        (topic, abuse, model_p)
+    }
+
+    /// What the rules and the models say about a message, before any
+    /// threshold is applied (thresholds are tuned by replaying
+    /// [`CitizenClassifier::decide`] over the evidence of dev messages).
+    pub fn evidence(&self, input: &ClassifierInput<'_>) -> Evidence {
+        let prepared =
+            self.pipeline
+                .prepare(input.text, input.subject, self.settings.max_text_bytes);
+        let (topic_probs, abuse_probs, model_p) = self.probabilities(&prepared);
+        let exempted_p = if prepared.signals.abuse.is_empty() && model_p >= EXEMPTION_FLOOR {
+            self.exempted_probability(&prepared)
+        } else {
+            None
+        };
+        Evidence {
+            prepared,
+            topic_probs,
+            abuse_probs,
+            model_p,
+            exempted_p,
+        }
+    }
+
+    /// The topic and abuse verdicts of the evidence under the thresholds of
+    /// `settings`.
+    pub fn decide(
+        &self,
+        evidence: &Evidence,
+        settings: &ClassifierSettings,
+    ) -> (TopicVerdict, AbuseVerdict) {
+        (
+            self.decide_topic(&evidence.prepared, &evidence.topic_probs, settings),
+            self.decide_abuse(evidence, settings),
+        )
+    }
+
+    /// The calibrated abuse probability of the n-gram model once the words
+    /// explained by an exempting context are left out, or `None` when no
+    /// such context was found. An exemption thus cancels what it covers and
+    /// nothing else: "chu un vrai cave" explains "cave", but not an insult
+    /// further on.
+    fn exempted_probability(&self, prepared: &Prepared) -> Option<f32> {
+        let tokens = prepared.normalised.tokens.len();
+        let mut skipped = vec![false; tokens];
+        let mut any = false;
+        for c in &prepared.signals.context {
+            if !EXEMPTING_CONTEXTS.contains(&c.context) {
+                continue;
+            }
+            let (a, b) = c.tokens;
+            for flag in skipped.iter_mut().take(b.min(tokens)).skip(a) {
+                *flag = true;
+                any = true;
+            }
+        }
+        if !any {
+            return None;
+        }
+        let extractor = &self.pipeline.extractor;
+        let (vector, words) = extractor.text_features_without(&prepared.normalised, &skipped);
+        let features = merge(vector, extractor.extra_features(&words, &prepared.signals));
+        let abuse = self.linear.abuse.probabilities(&features);
+        Some(
+            self.calibration
+                .abuse(1.0 - abuse.first().copied().unwrap_or(1.0)),
+        )
     }
 
     /// Classifies a message and returns everything computed on the way.
     pub fn analyse(&self, input: &ClassifierInput<'_>) -> Analysis {
-        let prepared =
-            self.pipeline
-                .prepare(input.text, input.subject, self.settings.max_text_bytes);
-        let (topic_probs, abuse_probs) = self.probabilities(&prepared);
-        let topic_candidate = best(&topic_probs).map(|(i, p)| (Topic::ALL[i], p));
-        let topic = self.decide_topic(&prepared, &topic_probs);
-        let model_p = 1.0 - abuse_probs.first().copied().unwrap_or(1.0);
-        let abuse = self.decide_abuse(&prepared, &abuse_probs, model_p);
+        let evidence = self.evidence(input);
+        let (topic, abuse) = self.decide(&evidence, &self.settings);
         Analysis {
             classification: Classification {
                 topic,
                 abuse,
                 model_version: self.version.clone(),
             },
-            topic_candidate,
-            model_abuse_probability: model_p,
-            signals: prepared.signals,
+            topic_candidate: best(&evidence.topic_probs).map(|(i, p)| (Topic::ALL[i], p)),
+            model_abuse_probability: evidence.model_p,
+            signals: evidence.prepared.signals,
         }
     }
 
-    fn decide_topic(&self, prepared: &Prepared, probs: &[f32]) -> TopicVerdict {
+    fn decide_topic(
+        &self,
+        prepared: &Prepared,
+        probs: &[f32],
+        settings: &ClassifierSettings,
+    ) -> TopicVerdict {
         if !prepared.normalised.has_words() {
             return TopicVerdict::Abstain {
                 reason: "message sans texte exploitable".to_owned(),
@@ -477,7 +634,7 @@ impl CitizenClassifier {
                 reason: "aucun sujet".to_owned(),
             };
         };
-        if p < self.settings.topic_min_score {
+        if p < settings.topic_min_score {
             let mut ranked: Vec<(usize, f32)> = probs.iter().copied().enumerate().collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             let names: Vec<String> = ranked
@@ -502,8 +659,10 @@ impl CitizenClassifier {
         }
     }
 
-    fn decide_abuse(&self, prepared: &Prepared, probs: &[f32], model_p: f32) -> AbuseVerdict {
-        let s = &self.settings;
+    fn decide_abuse(&self, evidence: &Evidence, s: &ClassifierSettings) -> AbuseVerdict {
+        let prepared = &evidence.prepared;
+        let probs = &evidence.abuse_probs;
+        let model_p = evidence.model_p;
         let signals = &prepared.signals;
         let strongest = signals.strongest();
         let score = match strongest {
@@ -534,24 +693,10 @@ impl CitizenClassifier {
             }
             return AbuseVerdict::Clean { score };
         }
-        let mitigated = signals.context.iter().any(|c| {
-            matches!(
-                c.context,
-                Context::SacreAboutThing
-                    | Context::LegalRecourse
-                    | Context::MediaRecourse
-                    | Context::PoliticalRecourse
-                    | Context::QuotedSpeech
-                    | Context::SelfDirected
-                    | Context::ThirdPartyVent
-            )
-        });
-        let needs_check = if mitigated {
-            score >= MITIGATED_CEILING
-        } else {
-            score >= s.abuse_review_threshold
-        };
-        if !needs_check {
+        // Without a rule signal the model decides, on the words that no
+        // exemption explains.
+        let score = evidence.exempted_p.map_or(score, |p| p.min(score));
+        if score < s.abuse_review_threshold {
             return AbuseVerdict::Clean { score };
         }
         let mut reasons = vec![self.model_reason(prepared, model_kind, score)];
@@ -570,42 +715,109 @@ impl CitizenClassifier {
     }
 
     /// The reason of a check asked by the model alone: its estimate and the
-    /// words of the message that weigh most towards abuse.
+    /// words or two-word phrases of the message that weigh most towards
+    /// abuse, in French and English. A function word is never quoted alone.
     fn model_reason(&self, prepared: &Prepared, kind: Option<AbuseKind>, score: f32) -> String {
         let classes = abuse_classes();
         let target = kind
             .and_then(|k| classes.iter().position(|c| c == k.as_str()))
             .unwrap_or(1);
         let clean = classes.iter().position(|c| c == CLEAN_CLASS).unwrap_or(0);
-        let mut words: Vec<(f32, &str, usize, usize)> = Vec::new();
-        let telling = |t: &&crate::normalise::Token| {
-            t.kind == TokenKind::Word
-                && t.text.chars().count() > 2
-                && !STOP_WORDS.contains(&t.text.as_str())
+        let extractor = &self.pipeline.extractor;
+        let features = &prepared.features;
+        let weigh = |bucket: u32| -> f32 {
+            let Ok(i) = features.indices.binary_search(&bucket) else {
+                return 0.0;
+            };
+            features.values[i]
+                * (self.linear.abuse.weight(bucket, target)
+                    - self.linear.abuse.weight(bucket, clean))
         };
-        for t in prepared.normalised.tokens.iter().filter(telling) {
-            let idx = self.pipeline.extractor.bucket_of_word(&t.text);
-            let weight =
-                self.linear.abuse.weight(idx, target) - self.linear.abuse.weight(idx, clean);
-            if weight > 0.0 && !words.iter().any(|w| w.1 == t.text) {
-                words.push((weight, t.text.as_str(), t.start, t.end));
+        // (contribution, first token, last token)
+        let mut phrases: Vec<(f32, usize, usize)> = Vec::new();
+        let tokens = &prepared.normalised.tokens;
+        let exempted = |i: usize| {
+            prepared.signals.context.iter().any(|c| {
+                EXEMPTING_CONTEXTS.contains(&c.context) && c.tokens.0 <= i && i < c.tokens.1
+            })
+        };
+        let mut previous: Option<usize> = None;
+        for (i, t) in tokens.iter().enumerate() {
+            if exempted(i) {
+                previous = None;
+                continue;
             }
+            match t.kind {
+                TokenKind::Word | TokenKind::Emoji => {}
+                TokenKind::Boundary => {
+                    previous = None;
+                    continue;
+                }
+                TokenKind::Comma | TokenKind::Quote => continue,
+            }
+            if !extractor.is_stop_word(&t.text) {
+                phrases.push((weigh(extractor.bucket_of_word(&t.text)), i, i));
+            }
+            if let Some(p) = previous {
+                let (a, b) = (&tokens[p].text, &t.text);
+                if !(extractor.is_stop_word(a) && extractor.is_stop_word(b)) {
+                    phrases.push((weigh(extractor.bucket_of_bigram(a, b)), p, i));
+                }
+            }
+            previous = Some(i);
         }
-        words.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let quoted: Vec<String> = words
-            .iter()
-            .take(MODEL_WORDS_QUOTED)
-            .map(|(_, _, a, b)| format!("« {} »", prepared.text.get(*a..*b).unwrap_or("")))
-            .collect();
-        let kind_fr = kind.map_or("abus", kind_name_fr);
+        phrases.retain(|p| p.0 > 0.0);
+        phrases.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut chosen: Vec<(usize, usize)> = Vec::new();
+        let mut quoted: Vec<String> = Vec::new();
+        for (_, a, b) in phrases {
+            if quoted.len() == MODEL_WORDS_QUOTED {
+                break;
+            }
+            if chosen.iter().any(|&(x, y)| a <= y && x <= b) {
+                continue;
+            }
+            let text = prepared
+                .text
+                .get(tokens[a].start..tokens[b].end)
+                .unwrap_or("");
+            let quote = format!(
+                "« {} »",
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            if quoted
+                .iter()
+                .any(|q| q.to_lowercase() == quote.to_lowercase())
+            {
+                continue;
+            }
+            chosen.push((a, b));
+            quoted.push(quote);
+        }
+        let (kind_fr, kind_en) =
+            kind.map_or(("abus", "abuse"), |k| (kind_name_fr(k), kind_name_en(k)));
+        let head = format!(
+            "risque de {kind_fr} estimé par le modèle ({score:.2}), sans règle explicite / model-estimated risk of {kind_en} ({score:.2}), no explicit rule"
+        );
         if quoted.is_empty() {
-            format!("le modèle estime un risque de {kind_fr} ({score:.2}) sans règle explicite")
+            head
         } else {
             format!(
-                "le modèle estime un risque de {kind_fr} ({score:.2}) sans règle explicite ; mots qui pèsent : {}",
+                "{head} ; expressions qui pèsent / phrases that weigh : {}",
                 quoted.join(", ")
             )
         }
+    }
+}
+
+/// The English name of an abuse kind, for reasons.
+pub fn kind_name_en(kind: AbuseKind) -> &'static str {
+    match kind {
+        AbuseKind::Insult => "insult",
+        AbuseKind::Threat => "threat",
+        AbuseKind::Intimidation => "intimidation",
+        AbuseKind::Harassment => "harassment",
+        AbuseKind::Hate => "hate",
     }
 }
 

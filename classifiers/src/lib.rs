@@ -15,6 +15,7 @@
 pub mod classifier;
 pub mod corpus;
 #[cfg(feature = "encoder")]
+#[cfg(feature = "encoder")]
 pub mod encoder;
 pub mod evaluation;
 pub mod features;
@@ -25,13 +26,15 @@ pub mod model;
 pub mod normalise;
 pub mod rng;
 pub mod signals;
+pub mod similarity;
 pub mod taxonomy;
 pub mod training;
+pub mod tuning;
 
 use models::{Classification, Language, Topic};
 
 pub use classifier::{CitizenClassifier, ClassifierSettings, SettingsError};
-pub use corpus::{fold_feedback, CorpusError, CorpusRecord, FoldSummary, Split};
+pub use corpus::{fold_feedback, Corpus, CorpusError, CorpusRecord, FoldSummary, Split};
 pub use evaluation::{evaluate, evaluate_split, EvalReport};
 pub use jsonl::{classify_jsonl, JsonlSummary};
 pub use model::ModelLoadError;

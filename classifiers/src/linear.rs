@@ -148,6 +148,13 @@ impl SoftmaxModel {
         }
     }
 
+    /// Class logits (scores before the softmax) for a feature vector.
+    pub fn logits(&self, x: &SparseVector) -> Vec<f32> {
+        let mut out = vec![0.0; self.classes.len()];
+        self.logits_into(x, &mut out);
+        out
+    }
+
     /// Class probabilities for a feature vector (they sum to 1).
     pub fn probabilities(&self, x: &SparseVector) -> Vec<f32> {
         let mut out = vec![0.0; self.classes.len()];

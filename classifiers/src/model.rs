@@ -26,7 +26,7 @@ pub const LINEAR_FILE: &str = "linear.bin";
 /// The encoder head's file name.
 pub const ENCODER_HEAD_FILE: &str = "encoder-head.bin";
 /// Version of the model directory layout.
-pub const MODEL_FORMAT: u32 = 1;
+pub const MODEL_FORMAT: u32 = 2;
 
 /// First bytes of `linear.bin`.
 const LINEAR_MAGIC: &[u8; 8] = b"SJCLLIN1";
@@ -68,10 +68,66 @@ pub struct TrainingFacts {
     pub learning_rate: f32,
     /// Step decay per epoch.
     pub decay: f32,
-    /// L2 penalty.
+    /// L2 penalty of the abuse model.
     pub l2: f32,
+    /// L2 penalty of the topic model.
+    pub topic_l2: f32,
+    /// Exponent of the topic class weights.
+    pub topic_balance: f32,
     /// Seed of the example order.
     pub seed: u64,
+    /// N-grams seen in fewer training messages than this were dropped.
+    pub min_document_frequency: usize,
+    /// Weight of a generated record relative to a written one (0: unused).
+    pub generated_weight: f32,
+    /// Generated records learned from.
+    pub generated_records: usize,
+}
+
+/// Calibration of the learned models' probabilities, fitted on the dev
+/// writer after training: Platt scaling of the abuse probability and a
+/// temperature for the topic probabilities. Identity when there was no dev
+/// data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Slope on the logit of `1 − P(clean)`.
+    pub abuse_scale: f32,
+    /// Offset on that logit.
+    pub abuse_shift: f32,
+    /// Temperature dividing the topic logits.
+    pub topic_temperature: f32,
+    /// Dev records it was fitted on (0: identity).
+    pub records: usize,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration {
+            abuse_scale: 1.0,
+            abuse_shift: 0.0,
+            topic_temperature: 1.0,
+            records: 0,
+        }
+    }
+}
+
+/// Logit of a probability, clamped away from 0 and 1.
+pub fn logit(p: f32) -> f32 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// The logistic function.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Calibration {
+    /// The calibrated abuse probability of a raw `1 − P(clean)`.
+    pub fn abuse(&self, raw: f32) -> f32 {
+        sigmoid(self.abuse_scale * logit(raw) + self.abuse_shift)
+    }
 }
 
 /// What the encoder head was trained with.
@@ -100,6 +156,8 @@ pub struct Manifest {
     pub rules_version: String,
     /// Training facts.
     pub training: TrainingFacts,
+    /// Probability calibration, fitted on dev.
+    pub calibration: Calibration,
     /// The encoder head, when one was trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoder: Option<EncoderFacts>,
@@ -376,6 +434,29 @@ fn verify(manifest: &Manifest, name: &str, bytes: &[u8]) -> Result<(), ModelLoad
     match manifest.files.get(name) {
         Some(expected) if *expected == sha256_hex(bytes) => Ok(()),
         _ => Err(ModelLoadError::Checksum(name.to_owned())),
+    }
+}
+
+impl ModelFiles {
+    /// The model files of models trained in memory, encoded and decoded
+    /// exactly as if written to a directory and read back (weights
+    /// quantised the same way).
+    ///
+    /// # Errors
+    /// [`ModelLoadError`] only if the encoding is inconsistent (a bug).
+    pub fn from_models(
+        mut manifest: Manifest,
+        linear: &LinearModels,
+    ) -> Result<Self, ModelLoadError> {
+        let linear_bytes = linear.encode();
+        manifest
+            .files
+            .insert(LINEAR_FILE.to_owned(), sha256_hex(&linear_bytes));
+        manifest.files.remove(ENCODER_HEAD_FILE);
+        manifest.encoder = None;
+        let mut json = serde_json::to_vec_pretty(&manifest).map_err(ModelLoadError::Manifest)?;
+        json.push(b'\n');
+        Self::from_bytes(&json, &linear_bytes, None)
     }
 }
 

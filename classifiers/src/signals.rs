@@ -61,6 +61,9 @@ pub enum Rule {
     InsultSecondPerson,
     /// A name-calling word said of staff ("vos employés sont des caves").
     InsultAtStaff,
+    /// A name-calling word said of another person: a neighbour, another
+    /// resident ("mon voisin est un cave").
+    InsultAtPerson,
     /// Name-calling ("espèce de cave", "crisse d'incompétent", "you idiot").
     NameCalling,
     /// A stock insult ("va chier", "fuck you").
@@ -89,6 +92,7 @@ impl Rule {
         match self {
             Rule::InsultSecondPerson
             | Rule::InsultAtStaff
+            | Rule::InsultAtPerson
             | Rule::NameCalling
             | Rule::InsultPhrase
             | Rule::GestureEmoji => AbuseKind::Insult,
@@ -104,6 +108,7 @@ impl Rule {
         match self {
             Rule::InsultSecondPerson => "insult_second_person",
             Rule::InsultAtStaff => "insult_at_staff",
+            Rule::InsultAtPerson => "insult_at_person",
             Rule::NameCalling => "name_calling",
             Rule::InsultPhrase => "insult_phrase",
             Rule::GestureEmoji => "gesture_emoji",
@@ -122,6 +127,7 @@ impl Rule {
         match self {
             Rule::InsultSecondPerson => "insulte visant une personne",
             Rule::InsultAtStaff => "insulte visant le personnel",
+            Rule::InsultAtPerson => "insulte visant une autre personne",
             Rule::NameCalling => "injure adressée à une personne",
             Rule::InsultPhrase => "injure adressée au destinataire",
             Rule::GestureEmoji => "geste injurieux (emoji)",
@@ -132,6 +138,25 @@ impl Rule {
             Rule::Harassment => "harcèlement (attention personnelle non désirée)",
             Rule::Slur => "terme haineux",
             Rule::HatefulStatement => "propos haineux envers un groupe",
+        }
+    }
+
+    /// The same in English, for supervisors who read English.
+    pub fn description_en(self) -> &'static str {
+        match self {
+            Rule::InsultSecondPerson => "insult aimed at the reader",
+            Rule::InsultAtStaff => "insult aimed at staff",
+            Rule::InsultAtPerson => "insult aimed at another person",
+            Rule::NameCalling => "name-calling aimed at a person",
+            Rule::InsultPhrase => "abusive phrase aimed at the reader",
+            Rule::GestureEmoji => "rude gesture (emoji)",
+            Rule::ThreatOfHarm => "threat of violence against a person",
+            Rule::ThreatPhrase => "explicit or implied threat",
+            Rule::WeaponEmoji => "weapon or death emoji aimed at a person",
+            Rule::Intimidation => "intimidation",
+            Rule::Harassment => "harassment (unwanted personal attention)",
+            Rule::Slur => "slur",
+            Rule::HatefulStatement => "hateful statement about a group",
         }
     }
 }
@@ -154,10 +179,10 @@ pub enum Context {
     QuotedSpeech,
     /// The writer about themself ("chu un vrai cave").
     SelfDirected,
-    /// Venting about a neighbour or another citizen.
-    ThirdPartyVent,
     /// Harsh words about the service, without insult.
     Criticism,
+    /// A group named without a hateful statement.
+    GroupMention,
 }
 
 impl Context {
@@ -171,8 +196,8 @@ impl Context {
             Context::PoliticalRecourse => "political_recourse",
             Context::QuotedSpeech => "quoted_insult",
             Context::SelfDirected => "self_deprecation",
-            Context::ThirdPartyVent => "third_party_vent",
             Context::Criticism => "criticism",
+            Context::GroupMention => "group_mention",
         }
     }
 
@@ -186,8 +211,23 @@ impl Context {
             Context::PoliticalRecourse => "recours auprès des élus, un droit du citoyen",
             Context::QuotedSpeech => "propos rapportés, pas ceux de l'auteur",
             Context::SelfDirected => "autodérision",
-            Context::ThirdPartyVent => "vise un tiers (voisin, autre citoyen), pas le personnel",
             Context::Criticism => "critique du service sans insulte",
+            Context::GroupMention => "mention d'un groupe sans propos haineux",
+        }
+    }
+
+    /// The same in English.
+    pub fn description_en(self) -> &'static str {
+        match self {
+            Context::SacreAboutThing => "swear word about a thing, not a person",
+            Context::Sacre => "swear word used as an interjection",
+            Context::LegalRecourse => "legal recourse, a citizen's right",
+            Context::MediaRecourse => "going to the media, a citizen's right",
+            Context::PoliticalRecourse => "recourse to elected officials, a citizen's right",
+            Context::QuotedSpeech => "someone else's words, reported",
+            Context::SelfDirected => "self-deprecation",
+            Context::Criticism => "criticism of the service without insult",
+            Context::GroupMention => "mention of a group without hateful words",
         }
     }
 
@@ -210,6 +250,8 @@ pub struct AbuseSignal {
     pub strength: Strength,
     /// The citizen's words.
     pub quote: String,
+    /// The tokens the signal covers (start, end), in the normalised text.
+    pub tokens: (usize, usize),
 }
 
 impl AbuseSignal {
@@ -218,10 +260,15 @@ impl AbuseSignal {
         self.rule.kind()
     }
 
-    /// The reason a supervisor reads, e.g.
-    /// `insulte visant une personne : « crisse d'incompétent »`.
+    /// The reason a supervisor reads, in French then English, e.g.
+    /// `injure adressée à une personne / name-calling aimed at a person : « crisse d'incompétent »`.
     pub fn reason(&self) -> String {
-        format!("{} : « {} »", self.rule.description_fr(), self.quote)
+        format!(
+            "{} / {} : « {} »",
+            self.rule.description_fr(),
+            self.rule.description_en(),
+            self.quote
+        )
     }
 }
 
@@ -232,11 +279,19 @@ pub struct ContextSignal {
     pub context: Context,
     /// The citizen's words.
     pub quote: String,
+    /// The tokens the context covers (start, end): the words it explains.
+    pub tokens: (usize, usize),
 }
 
 impl fmt::Display for ContextSignal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} : « {} »", self.context.description_fr(), self.quote)
+        write!(
+            f,
+            "{} / {} : « {} »",
+            self.context.description_fr(),
+            self.context.description_en(),
+            self.quote
+        )
     }
 }
 
@@ -319,7 +374,6 @@ pub struct Rules {
     sacre_thing: Regex,
     sacre_any: Regex,
     self_directed: Regex,
-    third_party_vent: Regex,
     reporting: Regex,
     reported_insult: Regex,
     speaker_subject: Regex,
@@ -329,9 +383,9 @@ pub struct Rules {
     criticism: Regex,
     harmless_objects: Regex,
     second_person: Regex,
-    third_party_nouns: Regex,
     person_target: Regex,
     hate_near_group: Regex,
+    group_names: Regex,
     strong_insults: HashSet<String>,
     weak_phrases: HashSet<String>,
     /// Single recourse words long enough to be recognised with one typo
@@ -359,6 +413,7 @@ impl Rules {
         let harm = alternation(&[&l.harm_verbs]);
         let harm_clear = alternation(&[&l.harm_verbs_clear]);
         let groups = alternation(&[&l.groups]);
+        let third = alternation(&[&l.third_parties]);
         let word = r#"[^\s.,"]+"#;
 
         let mut patterns = Vec::new();
@@ -388,11 +443,40 @@ impl Rules {
         // "vos employés de la voirie sont des caves", "the mayor is an idiot".
         add(
             format!(
-                r"\b(?:{staff})\s+(?:{word}\s+){{0,3}}?(?:sont|est|etait|etaient|c est|ce sont|are|is|was|were|r)\s+(?:{fill}\s+){{0,5}}(?P<w>{strong})\b"
+                r"\b(?:{staff})\s+(?:{word}\s+){{0,5}}?(?:sont|est|etait|etaient|c est|ce sont|are|is|was|were|r)\s+(?:{fill}\s+){{0,5}}(?P<w>{strong})\b"
             ),
             Rule::InsultAtStaff,
             Strength::Strong,
             None,
+        )?;
+        // A criticism word used as a noun names someone: "vos inspecteurs sont
+        // des voleurs", "the mayor is a coward", "vous êtes une gang
+        // d'incapables" (unlike "vous êtes incompétents", a criticism).
+        add(
+            format!(
+                r"\b(?:{staff})\s+(?:{word}\s+){{0,5}}?(?:sont|est|etait|etaient|c est|ce sont|are|is|was|were|r)\s+(?:(?:juste|rien qu|rien que|really|just|nothing but|only|such)\s+)?(?:un|une|des|de|d|a|an|bunch of|gang de|gang d|band of|pack of)\s+(?:{fill}\s+){{0,3}}(?P<w>{insults})\b"
+            ),
+            Rule::InsultAtStaff,
+            Strength::Medium,
+            Some("w"),
+        )?;
+        add(
+            format!(
+                r"\b(?:t es|tu es|vous etes|you re|you are|ur|u r)\s+(?:(?:juste|rien qu|rien que|really|just|nothing but|only|such)\s+)?(?:un|une|des|a|an|bunch of|gang de|gang d|band of|pack of)\s+(?:{fill}\s+){{0,3}}(?P<w>{insults})\b"
+            ),
+            Rule::InsultSecondPerson,
+            Strength::Medium,
+            Some("w"),
+        )?;
+        // "mon voisin est un cave", "my neighbour is a fucking idiot": another
+        // resident is a person too.
+        add(
+            format!(
+                r"\b(?:{third})\s+(?:{word}\s+){{0,3}}?(?:est|sont|etait|c est|ce sont|is|are|was|were)\s+(?:{fill}\s+){{0,5}}(?P<w>{insults})\b"
+            ),
+            Rule::InsultAtPerson,
+            Strength::Strong,
+            Some("w"),
         )?;
         // "espèce de cave", "crisse d'incompétent", "gang de caves", "maudit cave".
         add(
@@ -586,7 +670,6 @@ impl Rules {
 
         let reporting = alternation(&[&l.reporting]);
         let self_subjects = alternation(&[&l.self_subjects]);
-        let third = alternation(&[&l.third_parties]);
 
         Ok(Rules {
             patterns,
@@ -605,9 +688,6 @@ impl Rules {
             self_directed: compile(&format!(
                 r"\b(?:{self_subjects})\s+(?:{fill}\s+){{0,5}}(?:{insults})\b"
             ))?,
-            third_party_vent: compile(&format!(
-                r"\b(?:{third})\s+(?:{word}\s+){{0,3}}?(?:est|sont|c est|is|are|was|were)\s+(?:{fill}\s+){{0,5}}(?:{insults})\b"
-            ))?,
             reporting: compile(&format!(r"\b(?:{reporting})\b"))?,
             reported_insult: compile(&format!(
                 r"\b(?:{reporting})\s+(?:{word}\s+){{0,3}}?(?:{insults}|{insult_phrases}|{slurs}|{harm})\b"
@@ -624,9 +704,9 @@ impl Rules {
                 alternation(&[&l.harmless_objects])
             ))?,
             second_person: compile(SECOND_PERSON)?,
-            third_party_nouns: compile(&format!(r"\b(?:{third})\b"))?,
-            person_target: compile(&format!(r"\b(?:{staff}|{strong})\b"))?,
+            person_target: compile(&format!(r"\b(?:{staff}|{insults}|{third})\b"))?,
             hate_near_group,
+            group_names: compile(&format!(r"\b(?:{groups})\b"))?,
             strong_insults: l.insults_strong.iter().cloned().collect(),
             fuzzy_recourse: [
                 (&l.legal, Context::LegalRecourse),
@@ -657,7 +737,6 @@ impl Rules {
 
         self.detect_context(&view, &mut signals);
         let self_spans = self.spans(&self.self_directed, &view);
-        let vent_spans = self.spans(&self.third_party_vent, &view);
 
         for pattern in &self.patterns {
             for m in pattern.regex.captures_iter(&joined) {
@@ -695,6 +774,7 @@ impl Rules {
                     suppressed_quotes.push(ContextSignal {
                         context: Context::SelfDirected,
                         quote,
+                        tokens: (a, b),
                     });
                     continue;
                 }
@@ -702,18 +782,7 @@ impl Rules {
                     suppressed_quotes.push(ContextSignal {
                         context: Context::QuotedSpeech,
                         quote,
-                    });
-                    continue;
-                }
-                if matches!(
-                    pattern.rule,
-                    Rule::NameCalling | Rule::InsultPhrase | Rule::GestureEmoji
-                ) && (vent_spans.iter().any(|&(s, e)| s <= a && b <= e)
-                    || self.aimed_at_third_party(&view, a))
-                {
-                    suppressed_quotes.push(ContextSignal {
-                        context: Context::ThirdPartyVent,
-                        quote,
+                        tokens: (a, b),
                     });
                     continue;
                 }
@@ -721,6 +790,7 @@ impl Rules {
                     rule: pattern.rule,
                     strength,
                     quote,
+                    tokens: (a, b),
                 });
             }
         }
@@ -735,6 +805,7 @@ impl Rules {
                 rule: Rule::ThreatOfHarm,
                 strength: Strength::Medium,
                 quote: view.quote(a, b),
+                tokens: (a, b),
             });
         }
 
@@ -748,6 +819,7 @@ impl Rules {
                 rule: Rule::ThreatPhrase,
                 strength: Strength::Strong,
                 quote: view.quote(a, b),
+                tokens: (a, b),
             });
         }
 
@@ -760,6 +832,7 @@ impl Rules {
                 rule: Rule::HatefulStatement,
                 strength: Strength::Strong,
                 quote: view.quote(a, b),
+                tokens: (a, b),
             });
         }
 
@@ -772,17 +845,52 @@ impl Rules {
                     rule: Rule::WeaponEmoji,
                     strength: Strength::Medium,
                     quote: view.quote(i, i + 1),
+                    tokens: (i, i + 1),
                 });
             }
         }
 
-        let recourse = signals.context.iter().any(|c| c.context.is_recourse());
-        if recourse {
-            // "Vous allez le regretter : mon avocat vous appellera" is a
-            // recourse, not intimidation.
-            signals
-                .abuse
-                .retain(|s| !(s.rule == Rule::Intimidation && s.strength < Strength::Strong));
+        // "Vous allez le regretter : mon avocat vous appellera" is a
+        // recourse, not intimidation: a weak intimidation phrase is the
+        // recourse's when one is named in the same or the next sentence.
+        // Anywhere else in the message it stays ("je vais en parler à la
+        // séance. Vous allez le regretter, je sais où vous restez").
+        let recourse_sentences = self.recourse_sentences(&view);
+        if !recourse_sentences.is_empty() {
+            let mut covered = Vec::new();
+            signals.abuse.retain(|s| {
+                if !(s.rule == Rule::Intimidation && s.strength < Strength::Strong) {
+                    return true;
+                }
+                let sentence = view.sentence_index(s.tokens.0);
+                let recourse = recourse_sentences
+                    .iter()
+                    .find(|(r, _)| *r == sentence || *r == sentence + 1);
+                match recourse {
+                    Some((_, context)) => {
+                        covered.push(ContextSignal {
+                            context: *context,
+                            quote: s.quote.clone(),
+                            tokens: s.tokens,
+                        });
+                        false
+                    }
+                    None => true,
+                }
+            });
+            suppressed_quotes.extend(covered);
+        }
+        // A group named without a hateful statement is a neutral mention
+        // ("des cours de français pour les immigrants"): it explains the
+        // group's name, not the rest of the message.
+        if !signals.abuse.iter().any(|s| s.kind() == AbuseKind::Hate) {
+            for (a, b) in self.spans(&self.group_names, &view) {
+                suppressed_quotes.push(ContextSignal {
+                    context: Context::GroupMention,
+                    quote: view.quote(a, b),
+                    tokens: (a, b),
+                });
+            }
         }
 
         signals.abuse.sort_by(|x, y| {
@@ -825,6 +933,7 @@ impl Rules {
             signals.context.push(ContextSignal {
                 context: Context::SacreAboutThing,
                 quote: view.quote(a, b),
+                tokens: (a, b),
             });
         }
         for m in self.sacre_any.find_iter(joined) {
@@ -833,6 +942,7 @@ impl Rules {
                 signals.context.push(ContextSignal {
                     context: Context::Sacre,
                     quote: view.quote(a, b),
+                    tokens: (a, b),
                 });
                 break;
             }
@@ -842,6 +952,7 @@ impl Rules {
             signals.context.push(ContextSignal {
                 context: Context::SelfDirected,
                 quote: view.quote(a, b),
+                tokens: (a, b),
             });
         }
         if let Some(m) = self.reported_insult.find(joined) {
@@ -849,6 +960,7 @@ impl Rules {
             signals.context.push(ContextSignal {
                 context: Context::QuotedSpeech,
                 quote: view.quote(a, b),
+                tokens: (a, b),
             });
         }
         for (regex, context) in [
@@ -857,12 +969,13 @@ impl Rules {
             (&self.political, Context::PoliticalRecourse),
             (&self.criticism, Context::Criticism),
         ] {
-            if let Some(m) = regex.find(joined) {
+            for m in regex.find_iter(joined) {
                 let (a, b) = view.token_range(m.start(), m.end());
                 let (a, b) = view.widen(a, b, 3);
                 signals.context.push(ContextSignal {
                     context,
                     quote: view.quote(a, b),
+                    tokens: (a, b),
                 });
             }
         }
@@ -880,10 +993,41 @@ impl Rules {
                     signals.context.push(ContextSignal {
                         context: *context,
                         quote: view.quote(a, b),
+                        tokens: (a, b),
                     });
                 }
             }
         }
+    }
+
+    /// The sentences (by index) that name a legal, media or political
+    /// recourse, also with one typo, with the recourse's kind.
+    fn recourse_sentences(&self, view: &View<'_>) -> Vec<(usize, Context)> {
+        let mut sentences = Vec::new();
+        for (regex, context) in [
+            (&self.legal, Context::LegalRecourse),
+            (&self.media, Context::MediaRecourse),
+            (&self.political, Context::PoliticalRecourse),
+        ] {
+            for (a, _) in self.spans(regex, view) {
+                sentences.push((view.sentence_index(a), context));
+            }
+        }
+        for (i, token) in view.text.tokens.iter().enumerate() {
+            if token.kind != TokenKind::Word || token.text.chars().count() < MIN_FUZZY_CHARS {
+                continue;
+            }
+            if let Some((_, context)) = self
+                .fuzzy_recourse
+                .iter()
+                .find(|(term, _)| within_one_edit(term, &token.text))
+            {
+                sentences.push((view.sentence_index(i), *context));
+            }
+        }
+        sentences.sort_unstable_by_key(|(i, c)| (*i, c.as_str()));
+        sentences.dedup();
+        sentences
     }
 
     /// The token ranges where a regex matches.
@@ -925,13 +1069,6 @@ impl Rules {
         }
         false
     }
-
-    /// Whether a name-calling at token `a` follows a neighbour or another
-    /// citizen in the same sentence, with nobody addressed.
-    fn aimed_at_third_party(&self, view: &View<'_>, a: usize) -> bool {
-        let before = view.sentence_before(a, LOOKBACK_TOKENS);
-        self.third_party_nouns.is_match(&before) && !self.second_person.is_match(&before)
-    }
 }
 
 /// Shortest recourse word matched with a typo: shorter words have too many
@@ -941,24 +1078,32 @@ const MIN_FUZZY_CHARS: usize = 6;
 /// Whether two words differ by at most one insertion, deletion,
 /// substitution or swap of adjacent letters.
 fn within_one_edit(a: &str, b: &str) -> bool {
+    // Tokens are folded, so nearly always ASCII: compare bytes without
+    // allocating (this runs for every long word against every recourse word).
+    if a.is_ascii() && b.is_ascii() {
+        return one_edit(a.as_bytes(), b.as_bytes());
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    one_edit(&a, &b)
+}
+
+fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     if a.len().abs_diff(b.len()) > 1 {
         return false;
     }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let (ra, rb) = (&a[prefix..], &b[prefix..]);
     if ra.is_empty() && rb.is_empty() {
         return true;
     }
-    let same = |x: &[char], y: &[char]| x == y;
     match ra.len().cmp(&rb.len()) {
         std::cmp::Ordering::Equal => {
-            same(&ra[1..], &rb[1..])
-                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && same(&ra[2..], &rb[2..]))
+            ra[1..] == rb[1..]
+                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
         }
-        std::cmp::Ordering::Greater => same(&ra[1..], rb),
-        std::cmp::Ordering::Less => same(ra, &rb[1..]),
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
     }
 }
 
@@ -1088,6 +1233,14 @@ impl View<'_> {
             }
         }
         quotes % 2 == 1
+    }
+
+    /// The index of the sentence of token `i` (boundaries before it).
+    fn sentence_index(&self, i: usize) -> usize {
+        self.text.tokens[..i.min(self.text.tokens.len())]
+            .iter()
+            .filter(|t| t.kind == TokenKind::Boundary)
+            .count()
     }
 
     /// Whether the word token at `b` is `word`.
@@ -1227,6 +1380,62 @@ mod tests {
     }
 
     #[test]
+    fn an_exemption_covers_its_own_words_and_nothing_else() {
+        // Arrange
+        let f = fixture();
+
+        // Act
+        let recourse_here = detect(&f, "Vous allez le regretter, mon avocat va vous appeler.");
+        let recourse_far = detect(
+            &f,
+            "Mon avocat a le dossier. La facture est fausse. Le bac est brisé. Vous allez le regretter.",
+        );
+        let sacre_at_person = detect(
+            &f,
+            "La grosse crisse de vache au comptoir m'a raccroché au nez.",
+        );
+
+        // Assert
+        assert!(recourse_here.abuse.is_empty(), "{:?}", recourse_here.abuse);
+        assert!(recourse_here
+            .context
+            .iter()
+            .any(|c| c.context == Context::LegalRecourse && c.quote == "Vous allez le regretter"));
+        assert_eq!(
+            recourse_far.strongest().map(|s| s.kind()),
+            Some(AbuseKind::Intimidation)
+        );
+        assert_eq!(
+            sacre_at_person.strongest().map(|s| s.kind()),
+            Some(AbuseKind::Insult)
+        );
+        assert!(!sacre_at_person.has_context(Context::SacreAboutThing));
+    }
+
+    #[test]
+    fn an_insult_aimed_at_a_neighbour_is_abuse() {
+        let f = fixture();
+        let found = detect(
+            &f,
+            "Mon voisin est un ostie de cave, il tond à 6h le dimanche.",
+        );
+        assert_eq!(
+            found.strongest().map(|s| s.rule),
+            Some(Rule::InsultAtPerson)
+        );
+    }
+
+    #[test]
+    fn a_group_named_without_hate_is_a_neutral_mention() {
+        let f = fixture();
+        let neutral = detect(&f, "Offrez-vous des cours de français pour les immigrants?");
+        let hateful = detect(&f, "Les immigrants sont des parasites");
+        assert!(neutral.has_context(Context::GroupMention));
+        assert!(neutral.abuse.is_empty());
+        assert!(!hateful.has_context(Context::GroupMention));
+    }
+
+    #[test]
     fn one_typo_away_is_one_edit() {
         assert!(within_one_edit("avocat", "avoact"));
         assert!(within_one_edit("avocat", "avocatt"));
@@ -1259,7 +1468,7 @@ mod tests {
         let reason = signals.strongest().expect("a signal").reason();
         assert_eq!(
             reason,
-            "injure adressée à une personne : « crisse d'incompétent »"
+            "injure adressée à une personne / name-calling aimed at a person : « crisse d'incompétent »"
         );
     }
 

@@ -17,7 +17,15 @@ struct Golden {
     abuse: String,
     abuse_kind: Option<String>,
     hard_case: Option<String>,
+    /// A known error of the shipped model on this fixture, and what it
+    /// gives instead. The labels stay the true ones; the marker is removed
+    /// when the model gets it right.
+    #[serde(default)]
+    known_miss: Option<String>,
 }
+
+/// Known misses allowed in the golden set: more means the model lost ground.
+const MAX_KNOWN_MISSES: usize = 4;
 
 fn fixtures() -> Vec<Golden> {
     let path = crate_dir().join("tests/fixtures/golden.jsonl");
@@ -77,7 +85,17 @@ fn every_golden_fixture_gets_its_expected_labels() {
     );
 
     // Act
-    let failures: Vec<String> = fixtures.iter().filter_map(mismatch).collect();
+    let failures: Vec<String> = fixtures
+        .iter()
+        .filter(|g| g.known_miss.is_none())
+        .filter_map(mismatch)
+        .collect();
+    let fixed: Vec<&str> = fixtures
+        .iter()
+        .filter(|g| g.known_miss.is_some() && mismatch(g).is_none())
+        .map(|g| g.name.as_str())
+        .collect();
+    let known = fixtures.iter().filter(|g| g.known_miss.is_some()).count();
 
     // Assert
     assert!(
@@ -85,6 +103,11 @@ fn every_golden_fixture_gets_its_expected_labels() {
         "golden mismatches:\n{}",
         failures.join("\n")
     );
+    assert!(
+        fixed.is_empty(),
+        "now right, remove their known_miss: {fixed:?}"
+    );
+    assert!(known <= MAX_KNOWN_MISSES, "{known} known misses");
 }
 
 #[test]
@@ -126,7 +149,7 @@ fn no_legal_media_or_sacre_about_a_thing_fixture_is_flagged() {
 }
 
 #[test]
-fn a_flag_explains_itself_with_the_citizens_words_in_french() {
+fn a_flag_explains_itself_with_the_citizens_words_in_french_and_english() {
     // Arrange
     let text = "Bonjour, crisse d'incompétent, ça fait trois fois que j'appelle.";
 
@@ -139,7 +162,8 @@ fn a_flag_explains_itself_with_the_citizens_words_in_french() {
             assert!(
                 reasons
                     .iter()
-                    .any(|r| r == "injure adressée à une personne : « crisse d'incompétent »"),
+                    .any(|r| r
+                        == "injure adressée à une personne / name-calling aimed at a person : « crisse d'incompétent »"),
                 "reasons were {reasons:?}"
             );
         }

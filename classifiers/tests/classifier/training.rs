@@ -2,8 +2,9 @@
 
 use std::fs;
 
-use classifiers::corpus::{read_split, read_training_records, Split};
+use classifiers::corpus::{read_split, read_training_records, Corpus, Split, WRITERS_DIR};
 use classifiers::model::{ModelFiles, LINEAR_FILE, MANIFEST_FILE};
+use classifiers::similarity::{near_duplicates, NEAR_DUPLICATE_JACCARD};
 use classifiers::training::{train_records, TrainOptions};
 use classifiers::{evaluate_split, CitizenClassifier, ClassifierSettings, ModelLoadError};
 
@@ -151,33 +152,79 @@ fn settings_parse_with_defaults_and_reject_unknown_keys() {
     assert!(serde_json::from_str::<ClassifierSettings>(r#"{"topic_min_scor": 0.5}"#).is_err());
 }
 
+/// Floors on the headline writer (test), a little below what the shipped
+/// model measures there (README), so that a change that loses ground fails.
+const HEADLINE_MIN_ABUSE_F1: f64 = 0.87;
+const HEADLINE_MAX_FALSE_FLAG_RATE: f64 = 0.025;
+const HEADLINE_MIN_TOPIC_ACCURACY: f64 = 0.84;
+
 #[test]
-fn the_shipped_model_meets_its_targets_on_the_test_split() {
+fn the_shipped_model_keeps_its_figures_on_the_headline_writer() {
     // Arrange / Act
     let report = evaluate_split(shipped(), &corpus_dir(), Split::Test).expect("test split");
 
-    // Assert
+    // Assert: aggregate figures only; the headline writer is never listed.
     let all = &report.all;
     assert!(
-        all.abuse.f1() >= 0.90,
-        "abuse F1 {:.3}\n{report}",
+        all.records >= 700,
+        "headline writer has {} records",
+        all.records
+    );
+    assert!(report.errors.is_empty() && all.false_flags.is_empty());
+    assert!(
+        all.abuse.f1() >= HEADLINE_MIN_ABUSE_F1,
+        "abuse F1 {:.3}",
         all.abuse.f1()
     );
     assert!(
-        all.false_flag_rate() <= 0.03,
+        all.false_flag_rate() <= HEADLINE_MAX_FALSE_FLAG_RATE,
         "false flags {:.3}",
         all.false_flag_rate()
     );
     assert!(
-        all.topic_accuracy() >= 0.85,
+        all.topic_accuracy() >= HEADLINE_MIN_TOPIC_ACCURACY,
         "topic accuracy {:.3}",
         all.topic_accuracy()
     );
     for tag in ["legal_threat", "media_threat", "sacre_about_thing"] {
         let (count, flagged) = all.hard_negatives.get(tag).copied().unwrap_or_default();
-        assert!(count > 0, "no {tag} record in the test split");
-        assert_eq!(flagged, 0, "{flagged} of {count} {tag} records flagged");
+        assert!(count > 0, "no {tag} record in the headline writer");
+        assert!(
+            flagged * 10 <= count,
+            "{flagged} of {count} {tag} records flagged"
+        );
     }
+}
+
+#[test]
+fn the_headline_report_never_lists_its_messages() {
+    let report = evaluate_split(shipped(), &corpus_dir(), Split::Test).expect("test split");
+    let text = report.to_string();
+    assert!(!text.contains("w7-"), "the headline report names a record");
+    assert!(text.contains("Recall per abuse kind"));
+}
+
+#[test]
+fn the_corpus_is_split_by_writer_without_near_copies_across_splits() {
+    // Arrange / Act
+    let corpus = Corpus::load(&corpus_dir()).expect("corpus");
+
+    // Assert
+    let writer = |r: &classifiers::CorpusRecord| r.writer.clone().unwrap_or_default();
+    assert!(corpus.dev.iter().all(|r| writer(r) == "w6"));
+    assert!(corpus.test.iter().all(|r| writer(r) == "w7"));
+    assert!(corpus
+        .train
+        .iter()
+        .all(|r| !matches!(writer(r).as_str(), "w6" | "w7")));
+    assert!(corpus.generated_eval.iter().all(|r| r.is_generated()));
+    let test: Vec<&str> = corpus.test.iter().map(|r| r.text.as_str()).collect();
+    let train: Vec<&str> = corpus.train.iter().map(|r| r.text.as_str()).collect();
+    let found = near_duplicates(&test, &train, NEAR_DUPLICATE_JACCARD);
+    assert!(
+        found.iter().all(Option::is_none),
+        "a training record near-copies a test one"
+    );
 }
 
 #[test]
@@ -205,15 +252,14 @@ fn the_evaluation_report_displays_per_class_scores_and_false_flags() {
 fn feedback_folded_into_a_corpus_is_trained_on() {
     // Arrange
     let dir = tempfile::tempdir().expect("temp dir");
-    let train: Vec<_> = read_split(&corpus_dir(), Split::Train)
+    let train: Vec<_> = read_training_records(&corpus_dir())
         .expect("train")
         .into_iter()
         .take(120)
         .collect();
-    classifiers::corpus::write_records(&dir.path().join("train.jsonl"), &train)
-        .expect("write train");
-    classifiers::corpus::write_records(&dir.path().join("dev.jsonl"), &[]).expect("write dev");
-    classifiers::corpus::write_records(&dir.path().join("test.jsonl"), &[]).expect("write test");
+    let writers = dir.path().join(WRITERS_DIR);
+    std::fs::create_dir_all(&writers).expect("writers dir");
+    classifiers::corpus::write_records(&writers.join("w1.jsonl"), &train).expect("write train");
     let export = r#"{"id":"9001","text":"Le glouglou du regard pluvial fait peur aux enfants","topic":"water_sewer","abusive":false,"abuse_kind":null}"#;
 
     // Act

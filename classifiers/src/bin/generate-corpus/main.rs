@@ -4,10 +4,9 @@
 //! negatives (see `topics.rs` and `abuse.rs`), wrapped in the styles citizens
 //! write in (email, chat, web form, one-liners), in French, English or both,
 //! then roughened: accents dropped, typos, missing apostrophes, franglais,
-//! capitals, obfuscated insults. The hand-written examples of
-//! `corpus/handwritten.jsonl` are merged in, and everything is split into
-//! `train.jsonl`, `dev.jsonl` and `test.jsonl` by the fixed seed of
-//! `classifiers::corpus::Split`.
+//! capitals, obfuscated insults. Everything is written to
+//! `generated.jsonl`; `classifiers::corpus::Corpus` puts 30 % of it (fixed by
+//! id) in a secondary evaluation line and lets training use the rest.
 //!
 //! Usage: `cargo run -p classifiers --bin generate-corpus [-- CORPUS_DIR]`
 //! (default: the crate's `corpus/` directory). The same source always writes
@@ -19,7 +18,7 @@ mod topics;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use classifiers::corpus::{read_records, split_records, write_records, CorpusRecord};
+use classifiers::corpus::{write_records, CorpusRecord, Split, GENERATED_FILE};
 use classifiers::rng::SplitMix64;
 use models::{AbuseKind, Topic};
 
@@ -526,6 +525,9 @@ impl Generator {
         let id = format!("gen-{:05}", self.records.len() + 1);
         self.records.push(CorpusRecord {
             id,
+            writer: None,
+            language: None,
+            channel: None,
             text,
             topic,
             abusive: abuse.is_some(),
@@ -809,35 +811,19 @@ fn main() -> ExitCode {
     g.abusive(HARASSMENT_FR, HARASSMENT_EN, AbuseKind::Harassment, 95);
     g.abusive(HATE_FR, HATE_EN, AbuseKind::Hate, 110);
 
-    let mut records = g.records;
-    let handwritten = dir.join("handwritten.jsonl");
-    if handwritten.exists() {
-        match read_records(&handwritten) {
-            Ok(hand) => records.extend(hand),
-            Err(e) => {
-                eprintln!("generate-corpus: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let records = g.records;
     let total = records.len();
     let abusive = records.iter().filter(|r| r.abusive).count();
-    let (train, dev, test) = split_records(records);
-    for (name, part) in [
-        ("train.jsonl", &train),
-        ("dev.jsonl", &dev),
-        ("test.jsonl", &test),
-    ] {
-        if let Err(e) = write_records(&dir.join(name), part) {
-            eprintln!("generate-corpus: {e}");
-            return ExitCode::FAILURE;
-        }
+    let eval = records
+        .iter()
+        .filter(|r| Split::is_generated_eval_id(&r.id))
+        .count();
+    if let Err(e) = write_records(&dir.join(GENERATED_FILE), &records) {
+        eprintln!("generate-corpus: {e}");
+        return ExitCode::FAILURE;
     }
     println!(
-        "wrote {total} records ({abusive} abusive): train {}, dev {}, test {}",
-        train.len(),
-        dev.len(),
-        test.len()
+        "wrote {total} records ({abusive} abusive) to {GENERATED_FILE}: {eval} in the evaluation part"
     );
     ExitCode::SUCCESS
 }
