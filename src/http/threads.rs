@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use models::{AbuseKind, Channel, MessageId, ThreadId, ThreadStatus, Topic};
 use serde::Deserialize;
 use serde_json::json;
@@ -19,8 +18,8 @@ use super::state::AppState;
 use crate::auth::{Role, User};
 use crate::services::review::Decision;
 use crate::services::{self, threads as workspace};
-use crate::store::workspace::{InboxCursor, InboxOrder, ThreadQuery};
-use crate::store::{MessageCursor, MAX_MESSAGE_PAGE};
+use crate::store::workspace::{InboxOrder, ThreadQuery};
+use crate::store::{Cursor, MAX_MESSAGE_PAGE};
 
 /// Threads per page when the client does not say.
 const DEFAULT_PAGE: u32 = 50;
@@ -79,18 +78,9 @@ struct ListParams {
     limit: Option<u32>,
 }
 
-fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
-    format!("{}~{id}", at.timestamp_micros())
-}
-
-fn decode_cursor(text: &str) -> Option<InboxCursor> {
-    let (micros, id) = text.split_once('~')?;
-    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-    ThreadId::parse(id).ok()?;
-    Some(InboxCursor {
-        at,
-        id: id.to_owned(),
-    })
+/// An inbox cursor from the `after` parameter.
+fn thread_cursor(text: &str) -> Option<Cursor> {
+    Cursor::decode(text, |id| ThreadId::parse(id).is_ok())
 }
 
 async fn list_threads(
@@ -142,16 +132,20 @@ async fn list_threads(
             Some(_) => return Err(invalid("order")),
         },
         after: parse(&params.after, "after")?
-            .map(|c| decode_cursor(&c).ok_or_else(|| invalid("after")))
+            .map(|c| thread_cursor(&c).ok_or_else(|| invalid("after")))
             .transpose()?,
         limit: limit + 1,
     };
     let mut threads = state.store.list_threads(&query).await?;
     let next = if threads.len() > limit as usize {
         threads.truncate(limit as usize);
-        threads
-            .last()
-            .map(|t| encode_cursor(t.last_message_at, &t.id))
+        threads.last().map(|t| {
+            Cursor {
+                at: t.last_message_at,
+                id: t.id.clone(),
+            }
+            .encode()
+        })
     } else {
         None
     };
@@ -178,7 +172,10 @@ async fn get_thread(
     let id = thread_id(&id)?;
     let before = match page.before.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(MessageCursor::decode(text).ok_or_else(|| invalid("before"))?),
+        Some(text) => Some(
+            Cursor::decode(text, |id| MessageId::parse(id).is_ok())
+                .ok_or_else(|| invalid("before"))?,
+        ),
     };
     let limit = match page.limit {
         None => DEFAULT_MESSAGE_PAGE,
@@ -503,13 +500,16 @@ async fn audit(
 mod tests {
     use super::*;
 
+    use chrono::DateTime;
+
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
         let at = DateTime::from_timestamp_micros(1_768_311_672_345_678).unwrap();
         let id = ThreadId::generate().to_string();
-        let cursor = decode_cursor(&encode_cursor(at, &id)).unwrap();
+        let text = Cursor { at, id: id.clone() }.encode();
+        let cursor = thread_cursor(&text).unwrap();
         assert_eq!((cursor.at, cursor.id), (at, id));
-        assert!(decode_cursor("12~not-an-id").is_none());
-        assert!(decode_cursor("abc").is_none());
+        assert!(thread_cursor("12~not-an-id").is_none());
+        assert!(thread_cursor("abc").is_none());
     }
 }

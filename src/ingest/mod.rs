@@ -163,7 +163,7 @@ pub struct Ingestor {
 }
 
 /// Limits on automatic acknowledgements, so the gateway cannot be used to
-/// send mail to someone else's address in bulk.
+/// send mail to someone else's address in bulk (`office.max_acks_*`).
 #[derive(Debug, Clone, Copy)]
 pub struct AckCaps {
     /// Most acknowledgements one recipient gets in 24 hours, every channel
@@ -172,15 +172,6 @@ pub struct AckCaps {
     /// Most acknowledgements queued in one hour, all recipients together;
     /// reaching it raises an alarm.
     pub per_hour: u32,
-}
-
-impl Default for AckCaps {
-    fn default() -> Self {
-        Self {
-            per_recipient_per_day: 3,
-            per_hour: 2000,
-        }
-    }
 }
 
 /// Whether an acknowledgement may be queued, or which cap holds it back.

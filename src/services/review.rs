@@ -12,7 +12,7 @@ use crate::store::AuditEntry;
 /// arrive, are flagged, and get the city's acknowledgement for that case.
 ///
 /// # Errors
-/// 403 below supervisor, 404 for an unknown contact, 422 for a blank reason
+/// `Forbidden` below supervisor, `NotFound` for an unknown contact, `Invalid` for a blank reason
 /// or an end date in the past.
 pub async fn refuse_service(
     svc: &Services,
@@ -58,8 +58,8 @@ pub enum Decision {
 /// Records a supervisor's decision.
 ///
 /// # Errors
-/// 403 below supervisor, 404 for a message that is not flagged, 409 when
-/// it was already decided, 422 for an oversized comment.
+/// `Forbidden` below supervisor, `NotFound` for a message that is not flagged, `Conflict` when
+/// it was already decided, `Invalid` for an oversized comment.
 pub async fn decide(
     svc: &Services,
     user: &User,

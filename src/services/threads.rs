@@ -80,7 +80,7 @@ async fn save(
 /// Adds an internal note; returns its id.
 ///
 /// # Errors
-/// 404 for an unknown thread, 422 for a blank or oversized text.
+/// `NotFound` for an unknown thread, `Invalid` for a blank or oversized text.
 pub async fn add_note(
     svc: &Services,
     user: &User,
@@ -95,7 +95,7 @@ pub async fn add_note(
 /// is given, and what to say or what was said. Returns the note's id.
 ///
 /// # Errors
-/// 404 for an unknown thread, 422 for a bad number, no number at all, or a
+/// `NotFound` for an unknown thread, `Invalid` for a bad number, no number at all, or a
 /// blank or oversized text.
 pub async fn add_callback(
     svc: &Services,
@@ -166,7 +166,7 @@ async fn write_note(
 /// Sets the status.
 ///
 /// # Errors
-/// 404, or 409 when the thread changed since `seen`.
+/// `NotFound`, or `Conflict` when the thread changed since `seen`.
 pub async fn set_status(
     svc: &Services,
     user: &User,
@@ -215,7 +215,7 @@ pub async fn set_status(
 /// Assigns the thread to the account with this email (or unassigns it).
 ///
 /// # Errors
-/// 404, 409 on a stale version, 422 for an unknown account.
+/// `NotFound`, `Conflict` on a stale version, `Invalid` for an unknown account.
 pub async fn assign(
     svc: &Services,
     user: &User,
@@ -263,7 +263,7 @@ pub async fn assign(
 /// for the classifier (`inbox export-labels`).
 ///
 /// # Errors
-/// 404, or 409 when the thread changed since `seen`.
+/// `NotFound`, or `Conflict` when the thread changed since `seen`.
 pub async fn set_topic(
     svc: &Services,
     user: &User,
@@ -358,9 +358,9 @@ pub fn reply_options(
 /// the thread as waiting on the citizen. Returns the outbox id.
 ///
 /// # Errors
-/// 404, 409 on a stale version, a closed chat window (`reply_window_closed`:
+/// `NotFound`, `Conflict` on a stale version, a closed chat window (`reply_window_closed`:
 /// reply by email or note a callback instead) or no email address to reply
-/// by (`no_email_address`), 422 for a bad text or a thread with no citizen
+/// by (`no_email_address`), `Invalid` for a bad text or a thread with no citizen
 /// message to answer.
 pub async fn reply(
     svc: &Services,
@@ -440,7 +440,7 @@ pub async fn reply(
 /// Returns the notice's outbox id, when the thread has a citizen to tell.
 ///
 /// # Errors
-/// 404, 409 on a stale version, 422 for an unknown department or request type.
+/// `NotFound`, `Conflict` on a stale version, `Invalid` for an unknown department or request type.
 pub async fn transfer(
     svc: &Services,
     user: &User,

@@ -397,27 +397,29 @@ pub enum Direction {
 /// Most messages in one page of a thread.
 pub const MAX_MESSAGE_PAGE: u32 = 500;
 
-/// Where a page of a thread's messages ends: the oldest message shown.
+/// A position in a list ordered by time then id (the inbox, a thread's
+/// messages): the next page starts after, or before, it. Written `MICROS~ID`
+/// in a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageCursor {
-    /// Its time.
+pub struct Cursor {
+    /// The time of the last item shown.
     pub at: DateTime<Utc>,
-    /// Its id.
+    /// Its id, to break ties.
     pub id: String,
 }
 
-impl MessageCursor {
+impl Cursor {
     /// `MICROS~ID`, for a URL.
     pub fn encode(&self) -> String {
         format!("{}~{}", self.at.timestamp_micros(), self.id)
     }
 
-    /// Reads [`MessageCursor::encode`]'s text; `None` when malformed.
-    pub fn decode(text: &str) -> Option<Self> {
+    /// Reads [`Cursor::encode`]'s text whose id `is_id` accepts; `None`
+    /// when malformed.
+    pub fn decode(text: &str, is_id: impl Fn(&str) -> bool) -> Option<Self> {
         let (micros, id) = text.split_once('~')?;
         let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-        MessageId::parse(id).ok()?;
-        Some(Self {
+        is_id(id).then(|| Self {
             at,
             id: id.to_owned(),
         })
@@ -430,7 +432,7 @@ pub struct MessagePage {
     /// Oldest first.
     pub messages: Vec<MessageRecord>,
     /// The cursor for the page of older messages, when there are some.
-    pub older: Option<MessageCursor>,
+    pub older: Option<Cursor>,
 }
 
 /// A stored message as agents see it.
@@ -646,7 +648,7 @@ pub trait Store: workspace::Workspace + contacts::Contacts + Send + Sync + 'stat
     async fn list_messages_page(
         &self,
         thread: ThreadId,
-        before: Option<&MessageCursor>,
+        before: Option<&Cursor>,
         limit: u32,
     ) -> Result<MessagePage, StoreError>;
 

@@ -24,11 +24,10 @@ use super::rows::{
 };
 use super::workspace::NoteKind;
 use super::{
-    postgres, sqlite, Alarm, AuditEntry, ClassifyJob, Engine, MailboxLock, MailboxPosition,
-    MessageCursor, MessagePage, MessageRecord, NewContact, NewInboundMessage, NewOutbox,
-    NewQuarantinedMail, NewThread, OutboxJob, OutboxRecord, QuarantinedMail, ReplyTarget,
-    SavedResponse, SentMessage, Store, StoreError, StoreTx, StoredWebhook, ThreadRecord,
-    ThreadSummary, MAX_MESSAGE_PAGE,
+    postgres, sqlite, Alarm, AuditEntry, ClassifyJob, Cursor, Engine, MailboxLock, MailboxPosition,
+    MessagePage, MessageRecord, NewContact, NewInboundMessage, NewOutbox, NewQuarantinedMail,
+    NewThread, OutboxJob, OutboxRecord, QuarantinedMail, ReplyTarget, SavedResponse, SentMessage,
+    Store, StoreError, StoreTx, StoredWebhook, ThreadRecord, ThreadSummary, MAX_MESSAGE_PAGE,
 };
 
 /// Comma-joined channel slugs for the `LIKE` membership test used by the
@@ -213,7 +212,7 @@ async fn with_details(
 async fn message_page_rows(
     pool: Pool<'_>,
     thread: ThreadId,
-    before: Option<&MessageCursor>,
+    before: Option<&Cursor>,
     limit: u32,
 ) -> Result<Vec<MessageRow>, StoreError> {
     let fetch = i64::from(limit) + 1;
@@ -1151,7 +1150,7 @@ impl<B: Backend> Store for B {
     async fn list_messages_page(
         &self,
         thread: ThreadId,
-        before: Option<&MessageCursor>,
+        before: Option<&Cursor>,
         limit: u32,
     ) -> Result<MessagePage, StoreError> {
         let limit = limit.clamp(1, MAX_MESSAGE_PAGE);
@@ -1160,7 +1159,7 @@ impl<B: Backend> Store for B {
         rows.truncate(limit as usize);
         rows.reverse();
         let older = if more {
-            rows.first().map(|r| MessageCursor {
+            rows.first().map(|r| Cursor {
                 at: r.received_at,
                 id: r.id.clone(),
             })

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::engine::{on_engine, Backend, Conn, Db, Pool};
 use super::rows::{Text, ThreadListRow};
-use super::{postgres, sqlite, StoreError};
+use super::{postgres, sqlite, Cursor, StoreError};
 use models::staff::{Role, User};
 
 /// How the inbox search chooses its plan. A word with fewer matching
@@ -80,15 +80,6 @@ pub enum InboxOrder {
     NewestFirst,
 }
 
-/// Where a page of the inbox ends: the next page starts after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InboxCursor {
-    /// `last_message_at` of the last thread shown.
-    pub at: DateTime<Utc>,
-    /// Its id, to break ties.
-    pub id: String,
-}
-
 /// Filters and page of the inbox.
 #[derive(Debug, Clone, Default)]
 pub struct ThreadQuery {
@@ -111,7 +102,7 @@ pub struct ThreadQuery {
     /// Order.
     pub order: InboxOrder,
     /// Start after this thread.
-    pub after: Option<InboxCursor>,
+    pub after: Option<Cursor>,
     /// Page size.
     pub limit: u32,
 }
@@ -431,7 +422,7 @@ enum Listing<'a> {
     /// inbox order after the cursor and not past `bound`.
     Page {
         search: Option<(&'a str, &'a str)>,
-        bound: Option<&'a InboxCursor>,
+        bound: Option<&'a Cursor>,
     },
     /// Where a walk stops: the `window`-th thread within the filters (no
     /// search) in inbox order after the cursor, as `(last_message_at, id)`.
@@ -586,16 +577,13 @@ async fn listing_rows(
 }
 
 /// Where a walk stops, from a [`Listing::Bound`] statement.
-async fn listing_bound(
-    pool: Pool<'_>,
-    built: ListingSql,
-) -> Result<Option<InboxCursor>, StoreError> {
+async fn listing_bound(pool: Pool<'_>, built: ListingSql) -> Result<Option<Cursor>, StoreError> {
     let ListingSql { sql, binds } = built;
     let row: Option<(DateTime<Utc>, String)> =
         on_engine!(pool, |c| bind_listing!(sqlx::query_as(&sql), binds)
             .fetch_optional(c)
             .await?);
-    Ok(row.map(|(at, id)| InboxCursor { at, id }))
+    Ok(row.map(|(at, id)| Cursor { at, id }))
 }
 
 /// One engine's full-text search: how what someone typed becomes its query

@@ -6,8 +6,9 @@
 //! a matching message, in inbox order, after the cursor, within the filters.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use inbox::store::workspace::{InboxCursor, InboxOrder, SearchTuning, ThreadQuery};
+use inbox::store::workspace::{InboxOrder, SearchTuning, ThreadQuery};
 use inbox::store::ConnectOptions;
+use inbox::store::Cursor;
 use models::ThreadStatus;
 use sqlx::Connection;
 
@@ -173,7 +174,7 @@ async fn search_plans(engine: Engine) {
     let last_of_first = first.last().unwrap();
     let second = store
         .list_threads(&ThreadQuery {
-            after: Some(InboxCursor {
+            after: Some(Cursor {
                 at: last_of_first.last_message_at,
                 id: last_of_first.id.clone(),
             }),
