@@ -210,9 +210,13 @@ async fn events(State(state): State<AppState>, staff: Staff) -> impl IntoRespons
                         }
                     }
                     let marker = match state.store.list_threads(&newest).await {
-                        Ok(rows) => rows
-                            .first()
-                            .map(|t| format!("{}~{}", t.last_message_at.timestamp_micros(), t.id)),
+                        Ok(rows) => rows.first().map(|t| {
+                            crate::store::Cursor {
+                                at: t.last_message_at,
+                                id: t.id.clone(),
+                            }
+                            .encode()
+                        }),
                         Err(error) => {
                             tracing::warn!(%error, "Live update query failed");
                             None
@@ -357,6 +361,16 @@ async fn login_page(
     login_form(&state, lang, "", None, StatusCode::OK)
 }
 
+/// `; Secure` for a cookie, unless the settings say the gateway is not
+/// served over HTTPS.
+fn secure_attribute(state: &AppState) -> &'static str {
+    if state.settings.server.cookies_secure() {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 /// The sign-in page with a fresh CSRF token, in the form and in its cookie.
 fn login_form(
     state: &AppState,
@@ -375,11 +389,7 @@ fn login_form(
             ..frame(None, lang, "/agent/login", error.map(|key| state.staff.word(lang, key)))
         },
     )?;
-    let secure = if state.settings.server.cookies_secure() {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure_attribute(state);
     let mut response = (status, page).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -469,11 +479,7 @@ async fn login(
             now + chrono::Duration::hours(SESSION_HOURS),
         )
         .await?;
-    let secure = if state.settings.server.cookies_secure() {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure_attribute(&state);
     let mut response = Redirect::to(&format!("/agent?lang={lang}")).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -640,13 +646,8 @@ async fn inbox_page(
         } else {
             InboxOrder::OldestFirst
         },
-        after: nonempty(&p.after).and_then(|a| {
-            let (micros, id) = a.split_once('~')?;
-            Some(crate::store::workspace::InboxCursor {
-                at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-                id: ThreadId::parse(id).ok()?.to_string(),
-            })
-        }),
+        after: nonempty(&p.after)
+            .and_then(|a| crate::store::Cursor::decode(&a, |id| ThreadId::parse(id).is_ok())),
         limit: PAGE + 1,
     };
     let mut threads = state.store.list_threads(&query).await?;
@@ -655,7 +656,13 @@ async fn inbox_page(
         threads.truncate(PAGE as usize);
         threads.last().map(|t| {
             let mut params = InboxParams {
-                after: Some(format!("{}~{}", t.last_message_at.timestamp_micros(), t.id)),
+                after: Some(
+                    crate::store::Cursor {
+                        at: t.last_message_at,
+                        id: t.id.clone(),
+                    }
+                    .encode(),
+                ),
                 ..p.clone()
             };
             params.lang = Some(lang.to_owned());
@@ -725,7 +732,7 @@ async fn thread_page(
     let before = p
         .before
         .as_deref()
-        .and_then(crate::store::MessageCursor::decode);
+        .and_then(|text| crate::store::Cursor::decode(text, |id| MessageId::parse(id).is_ok()));
     let page = state
         .store
         .list_messages_page(id, before.as_ref(), THREAD_PAGE_MESSAGES)
@@ -860,6 +867,9 @@ struct ActionForm {
     contact_version: Option<i64>,
     /// The contact to merge into the thread's.
     from: Option<String>,
+    /// The contact to merge the thread's into instead (when the thread's
+    /// was opened by the public form).
+    into: Option<String>,
     /// `yes` when the agent ticked that the two are one person.
     confirm: Option<String>,
     /// The thread to link.
@@ -1011,11 +1021,21 @@ async fn contact_action(
                 .as_deref()
                 .and_then(|f| models::ContactId::parse(f).ok())
                 .ok_or_else(|| ApiError::field("from", "invalid_value"))?;
+            // A record opened by the public form merges into the known
+            // citizen (`into`), never the other way.
+            let (from, into) = match form.into.as_deref() {
+                Some(into) => (
+                    record.contact_id,
+                    models::ContactId::parse(into)
+                        .map_err(|_| ApiError::field("into", "invalid_value"))?,
+                ),
+                None => (from, record.contact_id),
+            };
             crate::services::contacts::merge_contacts(
                 &state.services,
                 user,
                 from,
-                record.contact_id,
+                into,
                 Some(form.contact_version.ok_or(stale)?),
             )
             .await

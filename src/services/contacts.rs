@@ -25,7 +25,7 @@ pub const MAX_STAT_WEEKS: u32 = 104;
 /// Checks an optional detail: trimmed, `None` when blank, bounded.
 ///
 /// # Errors
-/// A 422 naming `field` when too long.
+/// `Invalid` naming `field` when too long.
 pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, DomainError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -39,7 +39,7 @@ pub fn detail(field: &str, value: Option<&str>) -> Result<Option<String>, Domain
 /// An optional phone number in any Québec spelling; `None` when blank.
 ///
 /// # Errors
-/// A 422 `invalid_phone` naming `phone`.
+/// `Invalid` `invalid_phone` naming `phone`.
 pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, DomainError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -52,7 +52,7 @@ pub fn phone_field(value: Option<&str>) -> Result<Option<models::PhoneNumber>, D
 /// An optional email address; `None` when blank.
 ///
 /// # Errors
-/// A 422 `invalid_email` naming `email`.
+/// `Invalid` `invalid_email` naming `email`.
 pub fn email_field(value: Option<&str>) -> Result<Option<models::EmailAddress>, DomainError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
@@ -86,7 +86,7 @@ pub struct ContactEdit {
 /// Returns the new version.
 ///
 /// # Errors
-/// 422 naming a bad field, 404 for an unknown or merged contact, 409 when
+/// `Invalid` naming a bad field, `NotFound` for an unknown or merged contact, `Conflict` when
 /// someone changed it since or when the address belongs to another citizen
 /// (`identity_taken`: a merge decides, nothing moves silently).
 pub async fn update_contact(
@@ -157,8 +157,8 @@ pub async fn update_contact(
 /// automatic. Everything of `from` moves; `from` stays as a pointer.
 ///
 /// # Errors
-/// 404 for an unknown or already merged contact, 409 when `into` changed
-/// since `version`, 422 for a contact merged with itself.
+/// `NotFound` for an unknown or already merged contact, `Conflict` when `into` changed
+/// since `version`, `Invalid` for a contact merged with itself.
 pub async fn merge_contacts(
     svc: &Services,
     user: &User,
@@ -196,7 +196,7 @@ pub async fn merge_contacts(
 /// Links two threads of the same citizen (across channels).
 ///
 /// # Errors
-/// 404 for an unknown thread, 422 when they are the same thread or belong
+/// `NotFound` for an unknown thread, `Invalid` when they are the same thread or belong
 /// to different contacts (merge the contacts first).
 pub async fn link_threads(
     svc: &Services,
@@ -256,7 +256,7 @@ pub struct FirstContactWeek {
 /// `weeks` weeks, oldest first. Weeks with no contact on a channel show 0.
 ///
 /// # Errors
-/// 403 below supervisor, 422 for a period out of range.
+/// `Forbidden` below supervisor, `Invalid` for a period out of range.
 pub async fn first_contact_stats(
     svc: &Services,
     user: &User,
@@ -347,7 +347,7 @@ pub struct RecordRequest {
 /// reporting every field problem at once.
 ///
 /// # Errors
-/// A 422 listing the fields to correct.
+/// `Invalid` listing the fields to correct.
 pub fn parse_record(
     svc: &Services,
     user: &User,
@@ -471,7 +471,7 @@ pub fn parse_record(
 /// the same submit return the first answer. Returns the HTTP status and body.
 ///
 /// # Errors
-/// 422 for fields to correct, 409 for a reused key or an identity of
+/// `Invalid` for fields to correct, `Conflict` for a reused key or an identity of
 /// another contact.
 pub async fn record(
     svc: &Services,

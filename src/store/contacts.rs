@@ -246,7 +246,8 @@ pub trait ContactsTx: Send {
 
     /// Moves everything of `from` (identities, threads, messages, recorded
     /// contacts, refusals) to `into`, fills `into`'s missing details from
-    /// `from`, and marks `from` as merged into it.
+    /// `from` unless `from` was opened by the public form and proved
+    /// nothing, and marks `from` as merged into it.
     async fn merge_contacts(
         &mut self,
         from: ContactId,
@@ -705,6 +706,37 @@ impl<T: BackendTx> ContactsTx for T {
         into: ContactId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // Details fill the gaps of `into` only when `from` proved who it is:
+        // what a visitor typed on the public form is never carried over (the
+        // agent copies it by hand once checked). Read before the identities
+        // move.
+        let from_detail = |column: &str| {
+            format!(
+                "(SELECT f.{column} FROM contacts f WHERE f.id = $1
+                  AND (f.unverified_email IS NULL
+                       OR EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = f.id)))"
+            )
+        };
+        let fill = format!(
+            "UPDATE contacts SET
+                 display_name = COALESCE(display_name, {}),
+                 name_key = COALESCE(name_key, {}),
+                 phone = COALESCE(phone, {}),
+                 postal_address = COALESCE(postal_address, {}),
+                 updated_at = $3, version = version + 1
+             WHERE id = $2",
+            from_detail("display_name"),
+            from_detail("name_key"),
+            from_detail("phone"),
+            from_detail("postal_address"),
+        );
+        on_engine!(self.conn(), |c| sqlx::query(&fill)
+            .bind(Text(from))
+            .bind(Text(into))
+            .bind(at)
+            .execute(c)
+            .await?
+            .rows_affected());
         for sql in [
             "UPDATE contact_identities SET contact_id = $2 WHERE contact_id = $1",
             "UPDATE threads SET contact_id = $2 WHERE contact_id = $1",
@@ -719,23 +751,6 @@ impl<T: BackendTx> ContactsTx for T {
                 .await?
                 .rows_affected());
         }
-        on_engine!(self.conn(), |c| {
-            sqlx::query(
-            "UPDATE contacts SET
-                 display_name = COALESCE(display_name, (SELECT display_name FROM contacts WHERE id = $1)),
-                 name_key = COALESCE(name_key, (SELECT name_key FROM contacts WHERE id = $1)),
-                 phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = $1)),
-                 postal_address = COALESCE(postal_address, (SELECT postal_address FROM contacts WHERE id = $1)),
-                 updated_at = $3, version = version + 1
-             WHERE id = $2",
-        )
-        .bind(Text(from))
-        .bind(Text(into))
-        .bind(at)
-        .execute(c)
-        .await?
-        .rows_affected()
-        });
         on_engine!(self.conn(), |c| sqlx::query(
             "UPDATE contacts SET merged_into = $2, updated_at = $3, version = version + 1
              WHERE id = $1",

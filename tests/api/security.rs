@@ -678,3 +678,79 @@ async fn a_new_sqlite_database_is_readable_by_its_owner_only() {
         assert_eq!(mode, 0o600, "{}", file.display());
     }
 }
+
+async fn merging_a_form_record(engine: Engine) {
+    // Arrange: a citizen known by mail, with no phone; a form record with
+    // the same address and a phone typed by someone.
+    let app = spawn_app(engine).await;
+    let token = crate::workspace::account(&app, "agente@saintejulie.ca", Role::Agent).await;
+    let mail = app
+        .ingest(&email_message(
+            "citoyenne@example.net",
+            "Lampadaire",
+            "Le lampadaire devant chez moi est éteint.",
+            "lamp-2@poste.example.net",
+        ))
+        .await;
+    let form: serde_json::Value = app
+        .post_form_json(&serde_json::json!({
+            "name": "Autre", "email": "citoyenne@example.net", "phone": "514 555-0142",
+            "message": "Rappelez-moi à ce numéro.",
+        }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let form_contact = contact_of(&app, form["thread_id"].as_str().unwrap()).await;
+    let merge = |from: ContactId, into: ContactId| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.client
+                .post(format!("{}/api/v1/contacts/{from}/merge", app.address))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "into": into.to_string() }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Act + Assert: the form record's page offers to merge it into the
+    // known citizen, not the other way.
+    let ok = sign_in(&app, "agente@saintejulie.ca", PASSWORD).await;
+    let cookie = session_cookie(&ok);
+    let (_, page) = staff_page(
+        &app,
+        &cookie,
+        &format!("/agent/threads/{}", form["thread_id"].as_str().unwrap()),
+    )
+    .await;
+    assert!(
+        page.contains(&format!("name=\"into\" value=\"{}\"", mail.contact_id)),
+        "{page}"
+    );
+
+    // The form record merges into the citizen: its request follows, and
+    // what the visitor typed does not become the citizen's details.
+    assert_eq!(
+        merge(form_contact, mail.contact_id).await.status(),
+        StatusCode::OK
+    );
+    let citizen = app
+        .store
+        .get_contact(mail.contact_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(citizen.summary.phone, None);
+    assert_eq!(citizen.summary.display_name.as_deref(), Some("Citoyen"));
+    assert_eq!(
+        contact_of(&app, form["thread_id"].as_str().unwrap()).await,
+        mail.contact_id
+    );
+}
+both_engines!(
+    a_form_record_merges_into_the_known_citizen_without_its_typed_details,
+    merging_a_form_record
+);
