@@ -196,6 +196,8 @@ async fn run_engine(
     let db = BenchDb::create(engine).await?;
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".into();
+    // Every message acknowledged, as in normal traffic.
+    settings.office.max_acks_per_hour = u32::MAX;
     settings.database.url = SecretString::from(db.url.clone());
     settings.office.message_id_domain = "saintejulie.test".to_owned();
     settings.workers.outbox_poll_interval_ms = 50;

@@ -410,7 +410,8 @@ impl Drop for BenchDb {
 }
 
 /// The gateway's settings for the benchmark: as `inbox serve` on `url`,
-/// on a free port, workers off, rate limit out of reach.
+/// on a free port, workers off, rate limit and hourly acknowledgement cap
+/// out of reach (every submission is acknowledged, as in normal traffic).
 fn bench_settings(url: &str) -> Settings {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".into();
@@ -418,6 +419,7 @@ fn bench_settings(url: &str) -> Settings {
     settings.workers.enabled = false;
     settings.connectors.webform.rate_limit_per_minute = BENCH_RATE_LIMIT;
     settings.connectors.webform.rate_limit_burst = BENCH_RATE_LIMIT;
+    settings.office.max_acks_per_hour = u32::MAX;
     settings
 }
 
@@ -1142,7 +1144,7 @@ fn report_block(plan: &Plan, results: &[EngineResult]) -> String {
     }
     let _ = writeln!(
         out,
-        "- The real `Application` on a loopback port, settings as `inbox serve` except: background workers off (acknowledgement sends and classification only read committed rows and would compete with intake for the two cores), per-address rate limit out of reach (every client is 127.0.0.1; the limiter is still checked), default logging (`info`).\n\
+        "- The real `Application` on a loopback port, settings as `inbox serve` except: background workers off (acknowledgement sends and classification only read committed rows and would compete with intake for the two cores), per-address rate limit and hourly acknowledgement cap out of reach (every client is 127.0.0.1; both are still checked), default logging (`info`).\n\
          - HTTP: N clients over one keep-alive HTTP/1.1 pool, each request a distinct valid submission from a distinct citizen (new contact, new thread, reference number, outbox and classification rows). A row counts only 201 answers, which the gateway sends after the commit. Bare ingest: `Ingestor::ingest` called directly with the same concurrency and equivalent messages.\n\
          - The load driver runs in the same process on a one-thread runtime and shares the two cores with the gateway (and PostgreSQL); the CPU column is each part's share of the whole machine (100 % = both cores) during the measured window, *other* being unrelated work.\n"
     );

@@ -86,6 +86,8 @@ async fn run_engine(engine: &str, senders: usize, events: usize) -> anyhow::Resu
     let db = BenchDb::create(engine).await?;
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".into();
+    // Every message acknowledged, as in normal traffic.
+    settings.office.max_acks_per_hour = u32::MAX;
     settings.database.url = SecretString::from(db.url.clone());
     settings.connectors.meta = Some(serde_json::from_value(serde_json::json!({
         "app_secret": APP_SECRET,

@@ -291,7 +291,12 @@ impl Ingestor {
             }
             AckBudget::RecipientCap => return,
             AckBudget::HourlyCap { hour } => {
-                self.ack_cap_alarmed.store(true, Ordering::Relaxed);
+                // Raised (and logged) once when the cap starts holding
+                // acknowledgements back, not once per request of a flood.
+                if self.ack_cap_alarmed.swap(true, Ordering::Relaxed) {
+                    return;
+                }
+                tracing::error!(hour, "The hourly acknowledgement limit is reached; requests are stored but not acknowledged");
                 self.store
                     .raise_alarm(
                         "gateway",

@@ -16,22 +16,13 @@ use super::{Extras, IdempotencyRequest, IngestError, Ingested, Ingestor};
 use crate::store::contacts::{Attached, NewContactLog};
 use crate::store::{AuditEntry, NewContact, SavedResponse, StoreTx};
 
-/// How the contact ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContactOutcome {
-    /// Answered on the spot: recorded, no reference needed.
-    Resolved,
-    /// A request with a reference number was opened.
-    Request,
-}
-
-impl ContactOutcome {
-    /// The stored and API slug.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactOutcome::Resolved => "resolved",
-            ContactOutcome::Request => "request",
-        }
+models::slug_enum! {
+    /// How the contact ended.
+    pub enum ContactOutcome("contact outcome") {
+        /// Answered on the spot: recorded, no reference needed.
+        Resolved => "resolved",
+        /// A request with a reference number was opened.
+        Request => "request",
     }
 }
 

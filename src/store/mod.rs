@@ -120,33 +120,15 @@ pub struct ThreadSummary {
     pub channel: Channel,
 }
 
-/// What kind of thread this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ThreadCategory {
-    /// A citizen request, with a reference number.
-    Request,
-    /// Automatic mail that matched no request (lists, stray auto-replies).
-    Automatic,
-    /// Caught by an anti-spam rule.
-    Spam,
-}
-
-impl ThreadCategory {
-    /// Stable slug for storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ThreadCategory::Request => "request",
-            ThreadCategory::Automatic => "automatic",
-            ThreadCategory::Spam => "spam",
-        }
-    }
-
-    /// Parses a slug.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Request, Self::Automatic, Self::Spam]
-            .into_iter()
-            .find(|c| c.as_str() == text)
+models::slug_enum! {
+    /// What kind of thread this is.
+    pub enum ThreadCategory("thread category") {
+        /// A citizen request, with a reference number.
+        Request => "request",
+        /// Automatic mail that matched no request (lists, stray auto-replies).
+        Automatic => "automatic",
+        /// Caught by an anti-spam rule.
+        Spam => "spam",
     }
 }
 

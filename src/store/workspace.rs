@@ -208,23 +208,13 @@ pub struct TokenUser {
     pub read_only: bool,
 }
 
-/// What a note records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoteKind {
-    /// An internal note between colleagues.
-    Note,
-    /// A phone callback, for a citizen whose chat can no longer be answered.
-    Callback,
-}
-
-impl NoteKind {
-    /// The stored slug.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoteKind::Note => "note",
-            NoteKind::Callback => "callback",
-        }
+models::slug_enum! {
+    /// What a note records.
+    pub enum NoteKind("note kind") {
+        /// An internal note between colleagues.
+        Note => "note",
+        /// A phone callback, for a citizen whose chat can no longer be answered.
+        Callback => "callback",
     }
 }
 
