@@ -160,6 +160,30 @@ pub struct Ingestor {
     ack_caps: AckCaps,
     /// Whether this process raised the hourly acknowledgement alarm.
     ack_cap_alarmed: Arc<AtomicBool>,
+    /// Acknowledgements queued in the last hour, as last read from the store
+    /// plus those this process queued since.
+    ack_window: Arc<std::sync::Mutex<AckWindow>>,
+}
+
+/// How long the hourly acknowledgement count is trusted before it is read
+/// again from the store (where other gateway processes add to it too).
+const ACK_WINDOW_REFRESH: chrono::Duration = chrono::Duration::seconds(10);
+
+/// The hourly acknowledgement count: read from the outbox at most every
+/// [`ACK_WINDOW_REFRESH`] (a scan of up to an hour of acknowledgements, so
+/// not once per message) and counted in memory between reads.
+#[derive(Debug, Default)]
+struct AckWindow {
+    read_at: Option<chrono::DateTime<chrono::Utc>>,
+    count: u64,
+}
+
+impl AckWindow {
+    /// The count, when it was read recently enough to be trusted at `now`.
+    fn current(&self, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+        let read_at = self.read_at?;
+        (read_at <= now && now - read_at < ACK_WINDOW_REFRESH).then_some(self.count)
+    }
 }
 
 /// Limits on automatic acknowledgements, so the gateway cannot be used to
@@ -232,6 +256,7 @@ impl Ingestor {
             first_response_hours: parts.first_response_hours,
             ack_caps: parts.ack_caps,
             ack_cap_alarmed: Arc::new(AtomicBool::new(false)),
+            ack_window: Arc::default(),
         }
     }
 
@@ -263,9 +288,20 @@ impl Ingestor {
             );
             return Ok(AckBudget::RecipientCap);
         }
-        let hour = tx
-            .count_all_acknowledgements_since(now - chrono::Duration::hours(1))
-            .await?;
+        let known = self.ack_window_lock().current(now);
+        let hour = match known {
+            Some(count) => count,
+            None => {
+                let count = tx
+                    .count_all_acknowledgements_since(now - chrono::Duration::hours(1))
+                    .await?;
+                *self.ack_window_lock() = AckWindow {
+                    read_at: Some(now),
+                    count,
+                };
+                count
+            }
+        };
         if hour >= u64::from(self.ack_caps.per_hour) {
             tracing::error!(
                 hour,
@@ -274,6 +310,13 @@ impl Ingestor {
             return Ok(AckBudget::HourlyCap { hour });
         }
         Ok(AckBudget::Allowed)
+    }
+
+    fn ack_window_lock(&self) -> std::sync::MutexGuard<'_, AckWindow> {
+        // The window holds two numbers and no invariant a panic could break.
+        self.ack_window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Raises the hourly-cap alarm when an acknowledgement was held back by
@@ -815,6 +858,9 @@ impl Ingestor {
             at: now,
         })
         .await?;
+        // Counted before the commit: a rolled-back acknowledgement counts
+        // until the next read, which errs on the side of the cap.
+        self.ack_window_lock().count += 1;
         Ok(id)
     }
 
