@@ -30,6 +30,6 @@ pub use message::{
     ThreadHints,
 };
 pub use outbound::{OutboundKind, OutboxState};
-pub use reference::{ReferenceError, ReferenceNumber, ReferencePrefix};
+pub use reference::{ReferenceError, ReferenceNumber, ReferencePrefix, ReferenceQuery};
 pub use slug::UnknownSlug;
 pub use thread::ThreadStatus;

@@ -196,6 +196,94 @@ impl From<ReferenceNumber> for String {
     }
 }
 
+/// A reference as someone types it into a search box: whole
+/// (`sj-2026-000012`, `SJ 2026 12`), without the prefix (`2026-000012`) or
+/// with the sequence only (`000012`, `#12`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceQuery<'a> {
+    /// Prefix (as typed, any case), year and sequence.
+    Full {
+        /// The prefix as typed.
+        prefix: &'a str,
+        /// The year.
+        year: u32,
+        /// The sequence.
+        sequence: u32,
+    },
+    /// Year and sequence, any prefix.
+    YearSequence {
+        /// The year.
+        year: u32,
+        /// The sequence.
+        sequence: u32,
+    },
+    /// The sequence only, any prefix and year.
+    Sequence(u32),
+}
+
+impl<'a> ReferenceQuery<'a> {
+    /// Reads `text` as a reference, or `None` when it is not one. A run of
+    /// seven or more digits is not read as a sequence (it is more likely a
+    /// phone number).
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let text = text.trim().trim_start_matches('#');
+        let parts: Vec<&str> = text
+            .split(['-', ' ', '/'])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let number = |p: &str, max_len: usize| -> Option<u32> {
+            (!p.is_empty() && p.len() <= max_len && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        let year = |p: &str| number(p, 4).filter(|y| p.len() == 4 && (2000..=9999).contains(y));
+        let sequence = |p: &str| number(p, 6).filter(|s| (1..=MAX_SEQUENCE).contains(s));
+        match parts.as_slice() {
+            [prefix, y, n]
+                if !prefix.is_empty()
+                    && prefix.len() <= MAX_PREFIX_LEN
+                    && prefix.bytes().all(|b| b.is_ascii_alphabetic()) =>
+            {
+                Some(Self::Full {
+                    prefix,
+                    year: year(y)?,
+                    sequence: sequence(n)?,
+                })
+            }
+            [y, n] => Some(Self::YearSequence {
+                year: year(y)?,
+                sequence: sequence(n)?,
+            }),
+            [n] => Some(Self::Sequence(sequence(n)?)),
+            _ => None,
+        }
+    }
+
+    /// Every reference this query names, given the `(prefix, year)` pairs
+    /// that references were issued under.
+    pub fn candidates(&self, issued: &[(String, u32)]) -> Vec<String> {
+        let format = |prefix: &str, year: u32, sequence: u32| {
+            format!("{}-{year}-{sequence:06}", prefix.to_ascii_uppercase())
+        };
+        match *self {
+            Self::Full {
+                prefix,
+                year,
+                sequence,
+            } => vec![format(prefix, year, sequence)],
+            Self::YearSequence { year, sequence } => issued
+                .iter()
+                .filter(|(_, y)| *y == year)
+                .map(|(p, y)| format(p, *y, sequence))
+                .collect(),
+            Self::Sequence(sequence) => issued
+                .iter()
+                .map(|(p, y)| format(p, *y, sequence))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +355,31 @@ mod tests {
             prop_assert_eq!(found, vec![r.clone()]);
             prop_assert_eq!(ReferenceNumber::parse(&r.to_string()).unwrap(), r);
         }
+    }
+
+    #[test]
+    fn a_typed_reference_is_read_whole_or_in_part() {
+        let issued = vec![("SJ".to_owned(), 2025), ("SJ".to_owned(), 2026)];
+        let names = |text: &str| ReferenceQuery::parse(text).map(|q| q.candidates(&issued));
+        assert_eq!(
+            names("sj-2026-000012"),
+            Some(vec!["SJ-2026-000012".to_owned()])
+        );
+        assert_eq!(names("SJ 2026 12"), Some(vec!["SJ-2026-000012".to_owned()]));
+        assert_eq!(
+            names("2026-000012"),
+            Some(vec!["SJ-2026-000012".to_owned()])
+        );
+        assert_eq!(
+            names("#12"),
+            Some(vec![
+                "SJ-2025-000012".to_owned(),
+                "SJ-2026-000012".to_owned()
+            ])
+        );
+        assert_eq!(names("4505551234"), None);
+        assert_eq!(names("rue Principale"), None);
+        assert_eq!(names("0"), None);
+        assert_eq!(names("SJ-26-000012"), None);
     }
 }

@@ -440,7 +440,9 @@ pub async fn reply(
 /// Returns the notice's outbox id, when the thread has a citizen to tell.
 ///
 /// # Errors
-/// `NotFound`, `Conflict` on a stale version, `Invalid` for an unknown department or request type.
+/// `NotFound`, `Conflict` on a stale version or when the thread is already
+/// with that department (`same_department`: the citizen is not told twice),
+/// `Invalid` for an unknown department or request type.
 pub async fn transfer(
     svc: &Services,
     user: &User,
@@ -467,6 +469,9 @@ pub async fn transfer(
     let now = svc.clock.now();
     let mut tx = svc.store.begin().await?;
     let current = take(tx.as_mut(), thread, seen).await?;
+    if current.department.as_deref() == Some(dept.slug.as_str()) {
+        return Err(DomainError::Conflict("same_department"));
+    }
     let target = tx.reply_target(thread).await?;
     let mut outbox_id = None;
     if let Some(target) = target {

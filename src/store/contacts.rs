@@ -277,7 +277,7 @@ const CONTACT_COLUMNS: &str =
       AND NOT EXISTS (SELECT 1 FROM contact_identities i WHERE i.contact_id = c.id)) AS unverified";
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn like_escape(text: &str) -> String {
+pub(super) fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

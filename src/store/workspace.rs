@@ -365,7 +365,9 @@ pub trait Workspace: Send + Sync {
     /// A thread's internal notes, oldest first.
     async fn list_notes(&self, thread: ThreadId) -> Result<Vec<NoteRecord>, StoreError>;
 
-    /// Flagged messages without a decision, oldest first.
+    /// Flagged messages without a decision, worst first: threats, then
+    /// intimidation, hate, harassment, insults (sure verdicts before those to
+    /// verify), and oldest first within each.
     async fn review_queue(&self, limit: u32) -> Result<Vec<ReviewItem>, StoreError>;
 
     /// Every decision, as labelled examples, oldest first.
@@ -412,11 +414,44 @@ enum Listing<'a> {
     /// inbox order after the cursor and not past `bound`.
     Page {
         search: Option<(&'a str, &'a str)>,
+        who: Option<&'a Who>,
         bound: Option<&'a Cursor>,
     },
     /// Where a walk stops: the `window`-th thread within the filters (no
     /// search) in inbox order after the cursor, as `(last_message_at, id)`.
     Bound { window: u32 },
+}
+
+/// Threads a search names by who or what they are rather than by their
+/// words: references, or the citizens (contact ids) they belong to.
+#[derive(Debug)]
+enum Who {
+    References(Vec<String>),
+    Contacts(Vec<String>),
+}
+
+impl Who {
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::References(v) | Self::Contacts(v) => v.is_empty(),
+        }
+    }
+
+    /// The condition on `t`, its values bound into `binds`.
+    fn condition(&self, binds: &mut Vec<ListingBind>) -> String {
+        let (column, values) = match self {
+            Self::References(v) => ("t.reference", v),
+            Self::Contacts(v) => ("t.contact_id", v),
+        };
+        if values.is_empty() {
+            return "FALSE".to_owned();
+        }
+        let placeholders: Vec<String> = values
+            .iter()
+            .map(|v| bind(binds, ListingBind::Text(v.clone())))
+            .collect();
+        format!("{column} IN ({})", placeholders.join(", "))
+    }
 }
 
 /// Adds a value; its placeholder.
@@ -476,10 +511,16 @@ fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> ListingSql {
         InboxOrder::OldestFirst => (">", "ASC"),
         InboxOrder::NewestFirst => ("<", "DESC"),
     };
-    if let Listing::Page { search, bound } = listing {
-        if let Some((condition, term)) = search {
-            let p = bind(&mut binds, ListingBind::Text((*term).to_owned()));
-            sql.push_str(&format!(" AND {}", condition.replace("$Q", &p)));
+    if let Listing::Page { search, who, bound } = listing {
+        let who = who.map(|w| w.condition(&mut binds));
+        let words = search.map(|(condition, term)| {
+            let p = bind(&mut binds, ListingBind::Text(term.to_owned()));
+            condition.replace("$Q", &p)
+        });
+        match (who, words) {
+            (Some(who), Some(words)) => sql.push_str(&format!(" AND ({who} OR {words})")),
+            (Some(one), None) | (None, Some(one)) => sql.push_str(&format!(" AND {one}")),
+            (None, None) => {}
         }
         if let Some(bound) = bound {
             // Not past the bound: the reverse of the cursor's test, inclusive.
@@ -574,6 +615,84 @@ async fn listing_bound(pool: Pool<'_>, built: ListingSql) -> Result<Option<Curso
             .fetch_optional(c)
             .await?);
     Ok(row.map(|(at, id)| Cursor { at, id }))
+}
+
+/// Most citizens a name search reads; a name shared by more is narrowed by
+/// typing more of it.
+const MAX_NAMED_CITIZENS: i64 = 200;
+
+/// The threads `typed` names exactly: a reference (whole or in part), or
+/// the citizens with that email address or phone number; `None` when it is
+/// none of these.
+async fn named_threads(pool: Pool<'_>, typed: &str) -> Result<Option<Who>, StoreError> {
+    if let Some(reference) = models::ReferenceQuery::parse(typed) {
+        let issued: Vec<(String, i64)> = on_engine!(pool, |c| sqlx::query_as(
+            "SELECT prefix, year FROM reference_counters ORDER BY year, prefix"
+        )
+        .fetch_all(c)
+        .await?);
+        let issued: Vec<(String, u32)> = issued
+            .into_iter()
+            .filter_map(|(p, y)| Some((p, u32::try_from(y).ok()?)))
+            .collect();
+        return Ok(Some(Who::References(reference.candidates(&issued))));
+    }
+    let (kind, key) = if let Ok(phone) = models::PhoneNumber::parse(typed) {
+        ("phone", phone.as_ref().to_owned())
+    } else if let Ok(email) = models::EmailAddress::parse(typed) {
+        ("email", email.as_ref().to_lowercase())
+    } else {
+        return Ok(None);
+    };
+    let sql = if kind == "phone" {
+        "SELECT id FROM contacts WHERE phone = $1
+         UNION SELECT contact_id FROM contact_identities WHERE kind = 'phone' AND key = $1"
+    } else {
+        "SELECT id FROM contacts WHERE unverified_email = $1
+         UNION SELECT contact_id FROM contact_identities WHERE kind = 'email' AND key = $1"
+    };
+    let ids: Vec<String> = on_engine!(pool, |c| sqlx::query_scalar(sql)
+        .bind(&key)
+        .fetch_all(c)
+        .await?);
+    Ok(Some(Who::Contacts(ids)))
+}
+
+/// The citizens whose name contains `typed`, accents and case aside.
+async fn citizens_named(pool: Pool<'_>, typed: &str) -> Result<Option<Who>, StoreError> {
+    let Some(key) = models::name::name_key(typed) else {
+        return Ok(None);
+    };
+    if key.chars().count() < 2 {
+        return Ok(None);
+    }
+    let pattern = format!("%{}%", super::contacts::like_escape(&key));
+    let ids: Vec<String> = on_engine!(pool, |c| sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE name_key LIKE $1 ESCAPE '\\' LIMIT $2"
+    )
+    .bind(&pattern)
+    .bind(MAX_NAMED_CITIZENS)
+    .fetch_all(c)
+    .await?);
+    Ok(Some(Who::Contacts(ids)))
+}
+
+/// Whether `who` names any thread within the query's filters, whatever the
+/// cursor.
+async fn any_listed(pool: Pool<'_>, query: &ThreadQuery, who: &Who) -> Result<bool, StoreError> {
+    let probe = ThreadQuery {
+        after: None,
+        limit: 1,
+        ..query.clone()
+    };
+    let page = Listing::Page {
+        search: None,
+        who: Some(who),
+        bound: None,
+    };
+    Ok(!listing_rows(pool, listing_sql(&probe, &page))
+        .await?
+        .is_empty())
 }
 
 /// One engine's full-text search: how what someone typed becomes its query
@@ -954,17 +1073,50 @@ impl<B: Backend> Workspace for B {
     #[tracing::instrument(skip_all)]
     async fn list_threads(&self, query: &ThreadQuery) -> Result<Vec<ThreadListItem>, StoreError> {
         let pool = self.reader();
-        let tuning = self.search_tuning();
-        let search = EngineSearch::of(pool);
-        let Some(term) = query.search.as_deref().and_then(search.term) else {
+        let Some(typed) = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
             let page = Listing::Page {
                 search: None,
+                who: None,
                 bound: None,
             };
             return listing_rows(pool, listing_sql(query, &page)).await;
         };
+        // A reference, an email address or a phone number names threads
+        // exactly: when it names some within the filters, they are the
+        // answer (on every page); otherwise its words are searched.
+        if let Some(who) = named_threads(pool, typed).await? {
+            if !who.is_empty() && any_listed(pool, query, &who).await? {
+                let page = Listing::Page {
+                    search: None,
+                    who: Some(&who),
+                    bound: None,
+                };
+                return listing_rows(pool, listing_sql(query, &page)).await;
+            }
+        }
+        // Otherwise the threads of citizens so named, and those whose
+        // messages hold the words.
+        let by_name = citizens_named(pool, typed).await?;
+        let tuning = self.search_tuning();
+        let search = EngineSearch::of(pool);
+        let Some(term) = (search.term)(typed) else {
+            let nobody = Who::Contacts(Vec::new());
+            let page = Listing::Page {
+                search: None,
+                who: Some(by_name.as_ref().unwrap_or(&nobody)),
+                bound: None,
+            };
+            return listing_rows(pool, listing_sql(query, &page)).await;
+        };
+        let by_name = by_name.filter(|w| !w.is_empty());
         let collect = Listing::Page {
             search: Some((search.collect_sql, &term)),
+            who: by_name.as_ref(),
             bound: None,
         };
         if count_search_matches(pool, &term, tuning.common_matches).await? < tuning.common_matches {
@@ -981,6 +1133,7 @@ impl<B: Backend> Workspace for B {
         let bound = listing_bound(pool, listing_sql(query, &window)).await?;
         let walk = Listing::Page {
             search: Some((search.walk_sql, &term)),
+            who: by_name.as_ref(),
             bound: bound.as_ref(),
         };
         let page = listing_rows(pool, listing_sql(query, &walk)).await?;
@@ -1050,7 +1203,12 @@ impl<B: Backend> Workspace for B {
              JOIN threads t ON t.id = m.thread_id
              WHERE c.abuse_verdict IN ('abusive', 'to_verify')
                AND NOT EXISTS (SELECT 1 FROM review_decisions d WHERE d.message_id = m.id)
-             ORDER BY m.received_at, m.id
+             ORDER BY CASE c.abuse_kind
+                          WHEN 'threat' THEN 0 WHEN 'intimidation' THEN 1
+                          WHEN 'hate' THEN 2 WHEN 'harassment' THEN 3
+                          WHEN 'insult' THEN 4 ELSE 5 END,
+                      CASE c.abuse_verdict WHEN 'abusive' THEN 0 ELSE 1 END,
+                      m.received_at, m.id
              LIMIT $1",
         )
         .bind(i64::from(limit.clamp(1, 500)))

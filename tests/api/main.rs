@@ -24,4 +24,5 @@ mod security;
 mod staff;
 mod store_contract;
 mod threading;
+mod triage;
 mod workspace;

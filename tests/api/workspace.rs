@@ -36,18 +36,18 @@ pub(crate) async fn account(app: &TestApp, email: &str, role: Role) -> String {
     token
 }
 
-struct Workspace {
-    app: TestApp,
-    sender: Arc<RecordingSender>,
-    agent: String,
-    supervisor: String,
+pub(crate) struct Workspace {
+    pub(crate) app: TestApp,
+    pub(crate) sender: Arc<RecordingSender>,
+    pub(crate) agent: String,
+    pub(crate) supervisor: String,
 }
 
-fn t0() -> chrono::DateTime<Utc> {
+pub(crate) fn t0() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 15, 0, 0).unwrap()
 }
 
-async fn workspace(engine: Engine) -> Workspace {
+pub(crate) async fn workspace(engine: Engine) -> Workspace {
     let sender = Arc::new(RecordingSender::email());
     let app = spawn_app_with(
         engine,
@@ -69,7 +69,7 @@ async fn workspace(engine: Engine) -> Workspace {
 }
 
 impl Workspace {
-    async fn get(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, token: Option<&str>, path: &str) -> (u16, Value) {
         let mut req = self.app.client.get(format!("{}{path}", self.app.address));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -79,7 +79,7 @@ impl Workspace {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn post(&self, token: Option<&str>, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, token: Option<&str>, path: &str, body: &Value) -> (u16, Value) {
         let mut req = self
             .app
             .client
@@ -110,7 +110,13 @@ impl Workspace {
     }
 
     /// A citizen's email at `minutes` after t0; returns the thread id.
-    async fn email(&self, minutes: i64, from: &str, subject: &str, body: &str) -> String {
+    pub(crate) async fn email(
+        &self,
+        minutes: i64,
+        from: &str,
+        subject: &str,
+        body: &str,
+    ) -> String {
         let now = t0() + Duration::minutes(minutes);
         self.app.set_now(now);
         let mut message = email_message(
