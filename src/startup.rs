@@ -159,7 +159,7 @@ impl Application {
         let outbox = OutboxWorker::new(OutboxWorkerParts {
             store: Arc::clone(&store),
             registry: Arc::clone(&registry),
-            composer,
+            composer: Arc::clone(&composer),
             clock: Arc::clone(&clock),
             backoff: Backoff {
                 base: Duration::from_secs(w.outbox_backoff_base_secs),
@@ -222,6 +222,7 @@ impl Application {
             settings: Arc::clone(&settings),
             office: office.clone(),
             templates: Arc::clone(&templates),
+            composer,
         };
         let state = AppState {
             services,

@@ -737,8 +737,10 @@ async fn thread_page(
         .store
         .list_messages_page(id, before.as_ref(), THREAD_PAGE_MESSAGES)
         .await?;
-    let messages = page.messages;
-    let older = page.older.map(|c| c.encode());
+    let older = page.older.as_ref().map(crate::store::Cursor::encode);
+    let outbox = state.store.list_outbox(id).await?;
+    let messages =
+        workspace::conversation(&state.services, id, page, &outbox, before.is_none()).await?;
     let notes = state.store.list_notes(id).await?;
     let flags: Vec<minijinja::Value> = state
         .store
@@ -746,13 +748,6 @@ async fn thread_page(
         .await?
         .iter()
         .map(|f| minijinja::context! { kind => f.kind.clone(), decided_at => f.decided_at.to_rfc3339() })
-        .collect();
-    let deliveries: Vec<minijinja::Value> = state
-        .store
-        .list_outbox(id)
-        .await?
-        .iter()
-        .map(|o| minijinja::context! { kind => o.kind.as_str(), channel => o.channel.as_str(), state => o.state.as_str(), last_error => o.last_error.clone() })
         .collect();
     let assignee = match &thread.assignee_id {
         Some(a) if *a == staff.user.id => Some(staff.user.email.clone()),
@@ -787,7 +782,8 @@ async fn thread_page(
             .unwrap_or_default(),
         name: messages
             .iter()
-            .find(|m| m.direction == crate::store::Direction::Inbound)
+            .find(|m| m.message.direction == crate::store::Direction::Inbound)
+            .map(|m| &m.message)
             .and_then(|m| m.sender_name.clone()),
         department: thread.department.as_ref().and_then(|slug| {
             state
@@ -828,7 +824,6 @@ async fn thread_page(
             messages => minijinja::Value::from_serialize(&messages),
             older_messages => older,
             notes => minijinja::Value::from_serialize(&notes),
-            deliveries => deliveries,
             statuses => ThreadStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             topics => models::Topic::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
             canned => canned,

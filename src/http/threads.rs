@@ -191,9 +191,11 @@ async fn get_thread(
         .store
         .list_messages_page(id, before.as_ref(), limit)
         .await?;
-    let messages = page.messages;
-    let notes = state.store.list_notes(id).await?;
+    let older = page.older.as_ref().map(Cursor::encode);
     let outbox = state.store.list_outbox(id).await?;
+    let messages =
+        workspace::conversation(&state.services, id, page, &outbox, before.is_none()).await?;
+    let notes = state.store.list_notes(id).await?;
     let flags = state.store.contact_flag_history(thread.contact_id).await?;
     let linked = state.store.linked_threads(id).await?;
     let contact = state.store.get_contact(thread.contact_id).await?;
@@ -217,7 +219,7 @@ async fn get_thread(
             "version": thread.version,
         },
         "messages": messages,
-        "messages_before": page.older.map(|c| c.encode()),
+        "messages_before": older,
         "notes": notes,
         "reply_options": reply_options,
         "linked_threads": linked,

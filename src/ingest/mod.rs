@@ -160,6 +160,9 @@ pub struct Ingestor {
     ack_caps: AckCaps,
     /// Whether this process raised the hourly acknowledgement alarm.
     ack_cap_alarmed: Arc<AtomicBool>,
+    /// Whether this process raised the alarm for acknowledgements waiting
+    /// for a channel with no sender.
+    waiting_alarmed: Arc<AtomicBool>,
     /// Acknowledgements queued in the last hour, as last read from the store
     /// plus those this process queued since.
     ack_window: Arc<std::sync::Mutex<AckWindow>>,
@@ -210,6 +213,10 @@ enum AckBudget {
 /// acknowledgements back.
 pub const ACK_CAP_ALARM: &str = "acknowledgement_cap";
 
+/// The alarm raised while outbound messages wait for a channel that has no
+/// sender configured (citizens are not told their reference).
+pub const WAITING_CHANNEL_ALARM: &str = "outbox_waiting_channel";
+
 /// Builds an [`Ingestor`].
 pub struct IngestorParts {
     /// Where everything is written.
@@ -256,6 +263,7 @@ impl Ingestor {
             first_response_hours: parts.first_response_hours,
             ack_caps: parts.ack_caps,
             ack_cap_alarmed: Arc::new(AtomicBool::new(false)),
+            waiting_alarmed: Arc::new(AtomicBool::new(false)),
             ack_window: Arc::default(),
         }
     }
@@ -317,6 +325,34 @@ impl Ingestor {
         self.ack_window
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether outbound messages on `channel` have a sender.
+    pub fn can_send(&self, channel: Channel) -> bool {
+        self.sending_channels.contains(&channel)
+    }
+
+    /// Raises the waiting-channel alarm (once a process) when an
+    /// acknowledgement was queued for a channel with no sender.
+    async fn report_waiting(&self, channel: Channel, now: chrono::DateTime<chrono::Utc>) {
+        if self.can_send(channel) || self.waiting_alarmed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tracing::error!(
+            channel = channel.as_str(),
+            "An acknowledgement waits: no sender is configured for its channel"
+        );
+        let text = format!(
+            "Acknowledgements on {} wait: no sender is configured for that channel, so citizens are not told their reference",
+            channel.as_str()
+        );
+        if let Err(error) = self
+            .store
+            .raise_alarm("gateway", WAITING_CHANNEL_ALARM, &text, now)
+            .await
+        {
+            tracing::warn!(%error, "Failed to raise the waiting-channel alarm");
+        }
     }
 
     /// Raises the hourly-cap alarm when an acknowledgement was held back by
@@ -690,6 +726,10 @@ impl Ingestor {
         }
         if wants_ack {
             self.report_ack_cap(budget, now).await;
+        }
+        if outcome.acknowledgement.is_some() {
+            self.report_waiting(reply_channel(message.channel), now)
+                .await;
         }
         tracing::debug!(message_id = %outcome.message_id, thread_id = %outcome.thread_id, new_thread, "Stored inbound message");
         Ok(Ingested::Stored(outcome))

@@ -156,6 +156,31 @@ impl OutboxWorker {
                 "Outbound messages waiting for a channel are now queued"
             );
         }
+        // Whatever still waits has no sender in this configuration: an
+        // alarm until a sender is configured, cleared once nothing waits.
+        let waiting = self
+            .store
+            .count_outbox_by_state()
+            .await?
+            .into_iter()
+            .find(|(state, _)| *state == models::OutboxState::WaitingChannel)
+            .map_or(0, |(_, count)| count);
+        if waiting > 0 {
+            self.store
+                .raise_alarm(
+                    "gateway",
+                    crate::ingest::WAITING_CHANNEL_ALARM,
+                    &format!(
+                        "{waiting} outbound messages wait for a channel with no sender configured"
+                    ),
+                    now,
+                )
+                .await?;
+        } else {
+            self.store
+                .clear_alarm("gateway", crate::ingest::WAITING_CHANNEL_ALARM, now)
+                .await?;
+        }
         Ok(())
     }
 

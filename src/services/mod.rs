@@ -37,6 +37,8 @@ pub struct Services {
     pub office: OfficeContext,
     /// Citizen-facing text (transfer notices).
     pub templates: Arc<Templates>,
+    /// Builds outbound messages as they are sent, to show those not sent yet.
+    pub composer: Arc<crate::outbox::compose::Composer>,
 }
 
 /// A problem with one field of a request.

@@ -11,7 +11,103 @@ use serde_json::json;
 
 use super::{check_text, DomainError, Services};
 use crate::store::workspace::NoteKind;
-use crate::store::{AuditEntry, OutboxPayload, StoreTx, ThreadRecord};
+use crate::store::{
+    AuditEntry, Direction, MessagePage, MessageRecord, OutboxPayload, OutboxRecord, StoreTx,
+    ThreadRecord,
+};
+
+/// One entry of a thread's conversation: a stored message (inbound, or
+/// outbound as it was sent), or an outbound message not delivered yet with
+/// the text it carries.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversationEntry {
+    /// The message. One not sent yet has its outbox row's id, the time it
+    /// was queued as `received_at`, and the text composed as it will go out.
+    #[serde(flatten)]
+    pub message: MessageRecord,
+    /// Outbound only: where its delivery stands.
+    pub delivery_state: Option<models::OutboxState>,
+    /// Outbound only: why the last attempt failed, if it did.
+    pub delivery_error: Option<String>,
+    /// Outbound only: its outbox row (absent on messages sent before rows
+    /// were linked to them).
+    pub outbox_id: Option<models::OutboxId>,
+}
+
+/// A page of the thread's conversation in time order: the page's messages,
+/// each outbound one with its delivery state, and, on the newest page
+/// (`newest`), every outbound message not delivered yet (queued, waiting for
+/// a channel, failed) with the text it carries.
+///
+/// # Errors
+/// When the store fails, or a template cannot render (only an edited
+/// override folder can cause it).
+pub async fn conversation(
+    svc: &Services,
+    thread: ThreadId,
+    page: MessagePage,
+    outbox: &[OutboxRecord],
+    newest: bool,
+) -> Result<Vec<ConversationEntry>, DomainError> {
+    let mut entries: Vec<ConversationEntry> = page
+        .messages
+        .into_iter()
+        .map(|message| {
+            let row = (message.direction == Direction::Outbound)
+                .then(|| {
+                    outbox
+                        .iter()
+                        .find(|o| o.sent_message_id == Some(message.id))
+                })
+                .flatten();
+            ConversationEntry {
+                delivery_state: (message.direction == Direction::Outbound)
+                    .then(|| row.map_or(models::OutboxState::Sent, |o| o.state)),
+                delivery_error: row.and_then(|o| o.last_error.clone()),
+                outbox_id: row.map(|o| o.id),
+                message,
+            }
+        })
+        .collect();
+    if newest {
+        let now = svc.clock.now();
+        for job in svc.store.unsent_outbox_jobs(thread).await? {
+            let Some(row) = outbox.iter().find(|o| o.id == job.id) else {
+                continue;
+            };
+            let composed = svc
+                .composer
+                .compose(&job, now)
+                .map_err(DomainError::internal)?;
+            let id =
+                models::MessageId::parse(&job.id.to_string()).map_err(DomainError::internal)?;
+            entries.push(ConversationEntry {
+                message: MessageRecord {
+                    id,
+                    thread_id: thread,
+                    direction: Direction::Outbound,
+                    channel: job.channel,
+                    kind: None,
+                    outbound_kind: Some(job.kind),
+                    sender_name: None,
+                    subject: composed.subject,
+                    body_text: composed.text.clone(),
+                    new_text: composed.text,
+                    language: job.language,
+                    received_at: row.created_at,
+                    deleted_at: None,
+                    attachments: Vec::new(),
+                    classification: None,
+                },
+                delivery_state: Some(row.state),
+                delivery_error: row.last_error.clone(),
+                outbox_id: Some(row.id),
+            });
+        }
+        entries.sort_by_key(|e| e.message.received_at);
+    }
+    Ok(entries)
+}
 
 /// Meta's window for a human agent's reply after the citizen's last message.
 const CHAT_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
@@ -329,6 +425,9 @@ pub struct ReplyOptions {
     pub email: Option<String>,
     /// The contact's phone number, for a callback.
     pub phone: Option<String>,
+    /// A reply on the thread's own way can reach the citizen: an open chat
+    /// window, or an email address for the other channels.
+    pub reachable: bool,
 }
 
 /// What [`ReplyOptions`] the thread, whose citizen is `contact`, has at
@@ -349,6 +448,11 @@ pub fn reply_options(
             .filter(|_| chat)
             .map(|at| at + CHAT_REPLY_WINDOW)
             .filter(|end| *end > now),
+        reachable: if chat {
+            reply_window_open(thread.channel, thread.last_citizen_message_at, now)
+        } else {
+            email.is_some()
+        },
         email,
         phone,
     }
@@ -359,8 +463,9 @@ pub fn reply_options(
 ///
 /// # Errors
 /// `NotFound`, `Conflict` on a stale version, a closed chat window (`reply_window_closed`:
-/// reply by email or note a callback instead) or no email address to reply
-/// by (`no_email_address`), `Invalid` for a bad text or a thread with no citizen
+/// reply by email or note a callback instead), no email address to reply
+/// by (`no_email_address`) or no sender configured for the channel
+/// (`channel_not_configured`: the reply would never leave), `Invalid` for a bad text or a thread with no citizen
 /// message to answer.
 pub async fn reply(
     svc: &Services,
@@ -392,6 +497,17 @@ pub async fn reply(
     }
     if !reply_window_open(target.channel, current.last_citizen_message_at, now) {
         return Err(DomainError::Conflict("reply_window_closed"));
+    }
+    let sends_on = crate::ingest::reply_channel(target.channel);
+    if sends_on == Channel::Email
+        && !matches!(target.identity, models::ChannelIdentity::Email { .. })
+    {
+        // A request taken by phone or at the counter from someone with no
+        // address: a callback, not an email to nobody.
+        return Err(DomainError::Conflict("no_email_address"));
+    }
+    if !svc.ingestor.can_send(sends_on) {
+        return Err(DomainError::Conflict("channel_not_configured"));
     }
     let outbox = svc.ingestor.agent_outbound(
         thread,

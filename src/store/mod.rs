@@ -300,6 +300,8 @@ pub struct OutboxRecord {
     pub created_at: DateTime<Utc>,
     /// Delivery time.
     pub sent_at: Option<DateTime<Utc>>,
+    /// The outbound message recording what was sent, once sent.
+    pub sent_message_id: Option<MessageId>,
 }
 
 /// The text that actually went out, recorded as an outbound message.
@@ -702,6 +704,10 @@ pub trait Store: workspace::Workspace + contacts::Contacts + Send + Sync + 'stat
 
     /// A thread's outbox rows, oldest first.
     async fn list_outbox(&self, thread: ThreadId) -> Result<Vec<OutboxRecord>, StoreError>;
+
+    /// A thread's outbox rows with no sent message yet (queued, waiting,
+    /// failed), as the composer reads them, oldest first.
+    async fn unsent_outbox_jobs(&self, thread: ThreadId) -> Result<Vec<OutboxJob>, StoreError>;
 
     /// How many rows are in each state, for health and metrics.
     async fn count_outbox_by_state(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;

@@ -392,6 +392,7 @@ pub(super) struct OutboxRecordRow {
     pub provider_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    pub sent_message_id: Option<String>,
 }
 
 impl TryFrom<OutboxRecordRow> for OutboxRecord {
@@ -411,6 +412,10 @@ impl TryFrom<OutboxRecordRow> for OutboxRecord {
             provider_message_id: row.provider_message_id,
             created_at: row.created_at,
             sent_at: row.sent_at,
+            sent_message_id: row
+                .sent_message_id
+                .map(|id| MessageId::parse(&id).map_err(|e| StoreError::corrupt("message id", e)))
+                .transpose()?,
         })
     }
 }

@@ -1459,8 +1459,24 @@ impl<B: Backend> Store for B {
     async fn list_outbox(&self, thread: ThreadId) -> Result<Vec<OutboxRecord>, StoreError> {
         let rows: Vec<OutboxRecordRow> = on_engine!(self.reader(), |c| sqlx::query_as(
             "SELECT id, thread_id, channel, kind, state, attempts, last_error,
-                    provider_message_id, created_at, sent_at
+                    provider_message_id, created_at, sent_at, sent_message_id
              FROM outbox WHERE thread_id = $1 ORDER BY created_at, id",
+        )
+        .bind(Text(thread))
+        .fetch_all(c)
+        .await?);
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(thread_id = %thread))]
+    async fn unsent_outbox_jobs(&self, thread: ThreadId) -> Result<Vec<OutboxJob>, StoreError> {
+        let rows: Vec<OutboxJobRow> = on_engine!(self.reader(), |c| sqlx::query_as(
+            "SELECT o.id, o.thread_id, o.channel, o.kind, o.recipient_kind, o.recipient_key,
+                    o.language, o.rfc_message_id, o.payload, o.attempts, o.max_attempts,
+                    t.last_citizen_message_at
+             FROM outbox o JOIN threads t ON t.id = o.thread_id
+             WHERE o.thread_id = $1 AND o.sent_message_id IS NULL
+             ORDER BY o.created_at, o.id",
         )
         .bind(Text(thread))
         .fetch_all(c)

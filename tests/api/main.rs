@@ -12,6 +12,7 @@ mod acknowledgements;
 mod browser;
 mod cli;
 mod contacts;
+mod conversation;
 mod durability;
 mod email;
 mod email_durability;

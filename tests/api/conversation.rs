@@ -1,0 +1,214 @@
+//! The conversation is the whole story: every outbound message appears in a
+//! thread with the text it carries and where its delivery stands, before
+//! and after it is sent; a message that could never leave is refused or
+//! raises an alarm.
+
+use chrono::Duration;
+use inbox::auth::Role;
+use serde_json::{json, Value};
+
+use crate::both_engines;
+use crate::helpers::{email_message, spawn_app_with, AppOptions, Engine};
+use crate::workspace::{account, t0, workspace, Workspace};
+
+/// The thread's outbound entries as `(outbound_kind, delivery_state, body_text)`.
+fn outbound(detail: &Value) -> Vec<(String, String, String)> {
+    detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .map(|m| {
+            (
+                m["outbound_kind"].as_str().unwrap().to_owned(),
+                m["delivery_state"].as_str().unwrap().to_owned(),
+                m["body_text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn detail(ws: &Workspace, thread: &str) -> Value {
+    let (status, body) = ws
+        .get(Some(&ws.agent), &format!("/api/v1/threads/{thread}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn whole_story(engine: Engine) {
+    // Arrange: a citizen's email, acknowledged but not sent yet.
+    let ws = workspace(engine).await;
+    let thread = ws
+        .email(
+            0,
+            "citoyen@exemple.ca",
+            "Déneigement",
+            "La rue des Érables n'est pas déneigée.",
+        )
+        .await;
+
+    // Act: read the thread before and after the acknowledgement goes out,
+    // then after a reply is queued and sent.
+    let queued = detail(&ws, &thread).await;
+    ws.app.run_pending_jobs().await;
+    let acknowledged = detail(&ws, &thread).await;
+    let (status, reply) = ws
+        .post(
+            Some(&ws.agent),
+            &format!("/api/v1/threads/{thread}/replies"),
+            &json!({"body": "Bonjour, une équipe passera demain matin."}),
+        )
+        .await;
+    let replied = detail(&ws, &thread).await;
+    ws.app.set_now(t0() + Duration::minutes(5));
+    ws.app.run_pending_jobs().await;
+    let answered = detail(&ws, &thread).await;
+
+    // Assert
+    let reference = queued["thread"]["reference"].as_str().unwrap();
+    let ack = outbound(&queued);
+    assert_eq!(ack.len(), 1, "{ack:?}");
+    assert_eq!(
+        (ack[0].0.as_str(), ack[0].1.as_str()),
+        ("acknowledgement", "pending")
+    );
+    assert!(
+        ack[0].2.contains(reference),
+        "the text as it will be sent: {}",
+        ack[0].2
+    );
+    let sent = outbound(&acknowledged);
+    assert_eq!(sent.len(), 1, "once, not as queued and as sent: {sent:?}");
+    assert_eq!(sent[0].1, "sent");
+    assert!(sent[0].2.contains(reference));
+    assert_eq!(status, 202, "{reply}");
+    let pending_reply = outbound(&replied);
+    assert_eq!(pending_reply.len(), 2);
+    assert_eq!(
+        pending_reply[1],
+        (
+            "agent_reply".to_owned(),
+            "pending".to_owned(),
+            "Bonjour, une équipe passera demain matin.".to_owned()
+        )
+    );
+    let done = outbound(&answered);
+    assert_eq!(done.len(), 2, "{done:?}");
+    assert_eq!(done[1].1, "sent");
+    assert_eq!(done[1].2, "Bonjour, une équipe passera demain matin.");
+    // In time order: the citizen, our acknowledgement, our reply.
+    let directions: Vec<&str> = answered["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(directions, vec!["inbound", "outbound", "outbound"]);
+}
+both_engines!(
+    every_message_sent_shows_in_the_conversation_with_its_text_and_delivery_state,
+    whole_story
+);
+
+async fn no_sender(engine: Engine) {
+    // Arrange: a gateway with no email sender configured.
+    let app = spawn_app_with(
+        engine,
+        AppOptions {
+            now: Some(t0()),
+            connectors: Vec::new(),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let agent = account(&app, "agente@saintejulie.ca", Role::Agent).await;
+    let mut message = email_message(
+        "citoyen@exemple.ca",
+        "Collecte",
+        "Le bac n'a pas été ramassé.",
+        "sans-canal-1@poste.example.net",
+    );
+    message.received_at = t0();
+    let thread = app.ingest(&message).await.thread_id.to_string();
+    let get = |path: String| {
+        let req = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .bearer_auth(&agent);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    // Act
+    let thread_detail = get(format!("/api/v1/threads/{thread}")).await;
+    let ready = get("/readyz".to_owned()).await;
+    let reply = app
+        .client
+        .post(format!("{}/api/v1/threads/{thread}/replies", app.address))
+        .bearer_auth(&agent)
+        .json(&json!({"body": "Réponse qui ne partirait jamais."}))
+        .send()
+        .await
+        .unwrap();
+    let reply_status = reply.status().as_u16();
+    let reply_body: Value = reply.json().await.unwrap();
+
+    // Assert: shown as undeliverable, an alarm raised, the reply refused.
+    let ack = outbound(&thread_detail);
+    assert_eq!(ack.len(), 1);
+    assert_eq!(ack[0].1, "waiting_channel");
+    assert!(
+        ready["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "outbox_waiting_channel"),
+        "{ready}"
+    );
+    assert_eq!(reply_status, 409, "{reply_body}");
+    assert_eq!(reply_body["code"], "channel_not_configured");
+    let after = get(format!("/api/v1/threads/{thread}")).await;
+    assert_eq!(outbound(&after).len(), 1, "nothing queued");
+}
+both_engines!(
+    an_undeliverable_message_is_shown_alarmed_and_no_reply_is_queued_behind_it,
+    no_sender
+);
+
+async fn phone_only(engine: Engine) {
+    // Arrange: a request taken by phone from a citizen with no email.
+    let ws = workspace(engine).await;
+    let (status, recorded) = ws
+        .post(
+            Some(&ws.agent),
+            "/api/v1/contacts-log",
+            &json!({
+                "channel": "phone", "name": "Gilles Ouellet", "phone": "450 555-0142",
+                "text": "Un arbre est tombé sur le trottoir rue Bellevue.",
+                "outcome": "request",
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{recorded}");
+    let thread = recorded["thread_id"].as_str().unwrap().to_owned();
+
+    // Act
+    let before = detail(&ws, &thread).await;
+    let reply = ws
+        .post(
+            Some(&ws.agent),
+            &format!("/api/v1/threads/{thread}/replies"),
+            &json!({"body": "Nous envoyons une équipe."}),
+        )
+        .await;
+
+    // Assert: no reply box promised, and no email to nobody queued.
+    assert_eq!(before["reply_options"]["reachable"], false);
+    assert_eq!(reply.0, 409, "{}", reply.1);
+    assert_eq!(reply.1["code"], "no_email_address");
+    assert!(outbound(&detail(&ws, &thread).await).is_empty());
+}
+both_engines!(
+    a_phone_only_citizen_gets_a_callback_not_an_email_to_nobody,
+    phone_only
+);
