@@ -4,6 +4,7 @@
 //! localisation).
 
 mod api;
+pub mod attachments;
 pub mod auth;
 mod contacts;
 pub mod error;
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .merge(api::router())
         .merge(threads::router())
+        .merge(attachments::router())
         .merge(contacts::router())
         .merge(staff::router())
         .merge(webhooks::router())

@@ -146,6 +146,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/events", get(events))
         .route("/agent/record", get(record_page).post(record_post))
         .route("/agent/contacts/search", get(contacts_search))
+        .route("/agent/attachments/{id}", get(attachment))
         .route("/agent/topic-proposal", post(topic_proposal))
         .route("/agent/stats", get(stats_page))
         .route("/agent/assets/staff.css", get(css))
@@ -1251,6 +1252,17 @@ async fn record_post(
 #[derive(Debug, Deserialize)]
 struct SearchParam {
     q: Option<String>,
+}
+
+/// `GET /agent/attachments/{id}`: an attachment, as a safe download (see
+/// [`super::attachments`]).
+async fn attachment(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(id): Path<String>,
+    Query(params): Query<super::attachments::DownloadParams>,
+) -> Result<Response, ApiError> {
+    super::attachments::download(&state, &id, &params).await
 }
 
 /// `GET /agent/contacts/search?q=`: citizens by name, phone or email, for

@@ -419,6 +419,34 @@ pub struct MessagePage {
     pub older: Option<Cursor>,
 }
 
+/// A stored attachment's metadata, with the id its bytes are read by.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredAttachment {
+    /// Its row.
+    pub id: String,
+    /// What came with the message (the bytes are not loaded).
+    #[serde(flatten)]
+    pub attachment: Attachment,
+}
+
+impl std::ops::Deref for StoredAttachment {
+    type Target = Attachment;
+    fn deref(&self) -> &Attachment {
+        &self.attachment
+    }
+}
+
+/// An attachment's bytes, as a staff member downloads them.
+#[derive(Debug, Clone)]
+pub struct AttachmentFile {
+    /// File name as the sender gave it.
+    pub filename: Option<String>,
+    /// MIME type as the sender declared it.
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// A stored message as agents see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageRecord {
@@ -449,7 +477,7 @@ pub struct MessageRecord {
     /// When the citizen unsent it, if they did (the text is kept for the record).
     pub deleted_at: Option<DateTime<Utc>>,
     /// Attachments' metadata.
-    pub attachments: Vec<Attachment>,
+    pub attachments: Vec<StoredAttachment>,
     /// The classifier's result, once there is one.
     pub classification: Option<Classification>,
 }
@@ -704,6 +732,10 @@ pub trait Store: workspace::Workspace + contacts::Contacts + Send + Sync + 'stat
 
     /// A thread's outbox rows, oldest first.
     async fn list_outbox(&self, thread: ThreadId) -> Result<Vec<OutboxRecord>, StoreError>;
+
+    /// An attachment's bytes; `None` for an unknown id or one whose bytes
+    /// were not kept (hosted elsewhere or refused).
+    async fn attachment_file(&self, id: &str) -> Result<Option<AttachmentFile>, StoreError>;
 
     /// A thread's outbox rows with no sent message yet (queued, waiting,
     /// failed), as the composer reads them, oldest first.

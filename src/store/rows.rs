@@ -14,7 +14,7 @@ use models::{
 
 use super::{
     ClassifyJob, Direction, MessageRecord, OutboxJob, OutboxPayload, OutboxRecord, StoreError,
-    ThreadCategory, ThreadRecord, ThreadSummary,
+    StoredAttachment, ThreadCategory, ThreadRecord, ThreadSummary,
 };
 
 pub(super) fn parse_channel(text: &str) -> Result<Channel, StoreError> {
@@ -175,6 +175,7 @@ impl TryFrom<MessageRow> for MessageRecord {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct AttachmentRow {
+    pub id: String,
     pub message_id: String,
     pub filename: Option<String>,
     pub content_type: String,
@@ -186,7 +187,7 @@ pub(super) struct AttachmentRow {
 }
 
 impl AttachmentRow {
-    pub(super) fn into_attachment(self) -> Result<(String, models::Attachment), StoreError> {
+    pub(super) fn into_attachment(self) -> Result<(String, StoredAttachment), StoreError> {
         let content = match self.state.as_str() {
             "stored" => models::AttachmentContent::Inline { bytes: Vec::new() },
             "remote" => models::AttachmentContent::Remote {
@@ -203,12 +204,15 @@ impl AttachmentRow {
             .transpose()?;
         Ok((
             self.message_id,
-            models::Attachment {
-                filename: self.filename,
-                content_type: self.content_type,
-                size_bytes,
-                sha256: self.sha256,
-                content,
+            StoredAttachment {
+                id: self.id,
+                attachment: models::Attachment {
+                    filename: self.filename,
+                    content_type: self.content_type,
+                    size_bytes,
+                    sha256: self.sha256,
+                    content,
+                },
             },
         ))
     }

@@ -24,10 +24,11 @@ use super::rows::{
 };
 use super::workspace::NoteKind;
 use super::{
-    postgres, sqlite, Alarm, AuditEntry, ClassifyJob, Cursor, Engine, MailboxLock, MailboxPosition,
-    MessagePage, MessageRecord, NewContact, NewInboundMessage, NewOutbox, NewQuarantinedMail,
-    NewThread, OutboxJob, OutboxRecord, QuarantinedMail, ReplyTarget, SavedResponse, SentMessage,
-    Store, StoreError, StoreTx, StoredWebhook, ThreadRecord, ThreadSummary, MAX_MESSAGE_PAGE,
+    postgres, sqlite, Alarm, AttachmentFile, AuditEntry, ClassifyJob, Cursor, Engine, MailboxLock,
+    MailboxPosition, MessagePage, MessageRecord, NewContact, NewInboundMessage, NewOutbox,
+    NewQuarantinedMail, NewThread, OutboxJob, OutboxRecord, QuarantinedMail, ReplyTarget,
+    SavedResponse, SentMessage, Store, StoreError, StoreTx, StoredWebhook, ThreadRecord,
+    ThreadSummary, MAX_MESSAGE_PAGE,
 };
 
 /// Comma-joined channel slugs for the `LIKE` membership test used by the
@@ -165,7 +166,7 @@ async fn with_details(
         DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or_default(),
     ));
     let attachments: Vec<AttachmentRow> = on_engine!(pool, |c| sqlx::query_as(
-        "SELECT a.message_id, a.filename, a.content_type, a.size_bytes, a.sha256,
+        "SELECT a.id, a.message_id, a.filename, a.content_type, a.size_bytes, a.sha256,
                 a.state, a.url, a.refused_reason
          FROM attachments a JOIN messages m ON m.id = a.message_id
          WHERE m.thread_id = $1 AND m.received_at >= $2 AND m.received_at <= $3
@@ -1466,6 +1467,25 @@ impl<B: Backend> Store for B {
         .fetch_all(c)
         .await?);
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn attachment_file(&self, id: &str) -> Result<Option<AttachmentFile>, StoreError> {
+        let row: Option<(Option<String>, String, Option<Vec<u8>>)> =
+            on_engine!(self.reader(), |c| sqlx::query_as(
+                "SELECT filename, content_type, content FROM attachments
+                 WHERE id = $1 AND state = 'stored'",
+            )
+            .bind(id)
+            .fetch_optional(c)
+            .await?);
+        Ok(row.and_then(|(filename, content_type, bytes)| {
+            Some(AttachmentFile {
+                filename,
+                content_type,
+                bytes: bytes?,
+            })
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(thread_id = %thread))]

