@@ -633,7 +633,12 @@ async fn inbox_page(
             .filter(|s| !s.is_empty())
             .map(ToOwned::to_owned)
     };
+    // The default view is the work still to do; a search looks everywhere
+    // (a citizen calls back about a resolved request), and `all` shows all.
+    let status_view = nonempty(&p.status);
+    let open_only = status_view.is_none() && nonempty(&p.q).is_none();
     let query = ThreadQuery {
+        open_only,
         channel: nonempty(&p.channel).and_then(|c| c.parse::<Channel>().ok()),
         topic: nonempty(&p.topic).and_then(|t| models::Topic::parse(&t)),
         status: nonempty(&p.status).and_then(|s| ThreadStatus::parse(&s)),
@@ -678,6 +683,12 @@ async fn inbox_page(
             minijinja::context! {
                 id => t.id.clone(), reference => t.reference.clone(), channel => t.channel.clone(),
                 contact_name => t.contact_name.clone(), subject => t.subject.clone(), topic => t.topic.clone(),
+                preview => t.preview.clone(),
+                assignee => match &t.assignee_id {
+                    Some(id) if *id == staff.user.id => Some(state.staff.word(lang, "assignee_me")),
+                    Some(_) => t.assignee_name.clone(),
+                    None => None,
+                },
                 department => t.department.clone(), status => t.status.clone(), flagged => t.flagged,
                 waiting => waiting(lang, t.last_citizen_message_at.unwrap_or(t.created_at), now),
                 due => t.due_at.map(|d| d.to_rfc3339()),
@@ -751,8 +762,14 @@ async fn thread_page(
         .map(|f| minijinja::context! { kind => f.kind.clone(), decided_at => f.decided_at.to_rfc3339() })
         .collect();
     let assignee = match &thread.assignee_id {
-        Some(a) if *a == staff.user.id => Some(staff.user.email.clone()),
-        Some(a) => Some(a.clone()),
+        Some(a) if *a == staff.user.id => Some(state.staff.word(lang, "assignee_me")),
+        Some(a) => Some(
+            state
+                .store
+                .user_label(a)
+                .await?
+                .unwrap_or_else(|| a.clone()),
+        ),
         None => None,
     };
     let error = p.error.as_deref().map(|e| {

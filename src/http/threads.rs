@@ -111,14 +111,18 @@ async fn list_threads(
     if limit == 0 || limit > 200 {
         return Err(invalid("limit"));
     }
+    let status = parse(&params.status, "status")?;
+    let open_only = status.as_deref() == Some("open");
     let query = ThreadQuery {
+        open_only,
         channel: parse(&params.channel, "channel")?
             .map(|c| c.parse::<Channel>().map_err(|_| invalid("channel")))
             .transpose()?,
         topic: parse(&params.topic, "topic")?
             .map(|t| Topic::parse(&t).ok_or_else(|| invalid("topic")))
             .transpose()?,
-        status: parse(&params.status, "status")?
+        status: status
+            .filter(|_| !open_only)
             .map(|s| ThreadStatus::parse(&s).ok_or_else(|| invalid("status")))
             .transpose()?,
         department: parse(&params.department, "department")?,

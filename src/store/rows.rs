@@ -441,6 +441,8 @@ pub(super) struct ThreadListRow {
     pub last_citizen_message_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
     pub version: i64,
+    pub assignee_name: Option<String>,
+    pub preview: Option<String>,
 }
 
 impl From<ThreadListRow> for super::workspace::ThreadListItem {
@@ -454,6 +456,10 @@ impl From<ThreadListRow> for super::workspace::ThreadListItem {
             department: row.department,
             flagged: row.flagged,
             assignee_id: row.assignee_id,
+            assignee_name: row.assignee_name,
+            preview: row
+                .preview
+                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ")),
             contact_name: row.display_name,
             subject: row.subject,
             created_at: row.created_at,

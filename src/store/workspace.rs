@@ -89,6 +89,8 @@ pub struct ThreadQuery {
     pub topic: Option<Topic>,
     /// Only this status.
     pub status: Option<ThreadStatus>,
+    /// Only threads not resolved (the inbox's default view).
+    pub open_only: bool,
     /// Only this department.
     pub department: Option<String>,
     /// Only threads assigned to this user.
@@ -126,6 +128,10 @@ pub struct ThreadListItem {
     pub flagged: bool,
     /// The agent it is assigned to.
     pub assignee_id: Option<String>,
+    /// That agent's name (or email, when they gave no name).
+    pub assignee_name: Option<String>,
+    /// The start of the citizen's latest message.
+    pub preview: Option<String>,
     /// The citizen's name, when known.
     pub contact_name: Option<String>,
     /// Subject of the first message.
@@ -297,6 +303,10 @@ pub trait Workspace: Send + Sync {
     /// An account and its password hash, by email.
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError>;
 
+    /// How an account shows to colleagues: its name, or its email when it
+    /// gave none; `None` for an unknown id.
+    async fn user_label(&self, id: &str) -> Result<Option<String>, StoreError>;
+
     /// The account owning a token (by its hash), unless revoked or
     /// disabled, acting with the lower of its own role and the token's.
     async fn user_by_token(&self, token_hash: &str) -> Result<Option<TokenUser>, StoreError>;
@@ -467,8 +477,13 @@ fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> ListingSql {
         Listing::Page { .. } => {
             "SELECT t.id, t.reference, t.channel, t.status, t.topic, t.department, t.flagged,
                     t.assignee_id, c.display_name, t.subject, t.created_at, t.last_message_at,
-                    t.last_citizen_message_at, t.due_at, t.version
+                    t.last_citizen_message_at, t.due_at, t.version,
+                    COALESCE(u.display_name, u.email) AS assignee_name,
+                    (SELECT substr(m.new_text, 1, 200) FROM messages m
+                     WHERE m.thread_id = t.id AND m.direction = 'inbound' AND m.kind = 'citizen'
+                     ORDER BY m.received_at DESC, m.id DESC LIMIT 1) AS preview
              FROM threads t JOIN contacts c ON c.id = t.contact_id
+             LEFT JOIN users u ON u.id = t.assignee_id
              WHERE t.category = 'request'"
         }
         Listing::Bound { .. } => {
@@ -487,6 +502,9 @@ fn listing_sql(query: &ThreadQuery, listing: &Listing<'_>) -> ListingSql {
     if let Some(status) = query.status {
         let p = bind(&mut binds, ListingBind::Text(status.as_str().to_owned()));
         sql.push_str(&format!(" AND t.status = {p}"));
+    }
+    if query.open_only {
+        sql.push_str(" AND t.status <> 'resolved'");
     }
     if let Some(department) = &query.department {
         let p = bind(&mut binds, ListingBind::Text(department.clone()));
@@ -786,6 +804,16 @@ impl<B: Backend> Workspace for B {
             ))
         })
         .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_label(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(on_engine!(self.reader(), |c| sqlx::query_scalar(
+            "SELECT COALESCE(display_name, email) FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?))
     }
 
     #[tracing::instrument(skip_all)]

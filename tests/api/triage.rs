@@ -255,3 +255,98 @@ both_engines!(
     a_transfer_to_the_department_holding_the_thread_is_refused,
     same_department
 );
+
+async fn dense_inbox(engine: Engine) {
+    // Arrange: one thread assigned by a supervisor to an agent, one resolved.
+    let ws = workspace(engine).await;
+    let open = ws
+        .email(
+            0,
+            "bac@exemple.ca",
+            "Collecte",
+            "Le bac de recyclage n'a pas été ramassé jeudi,\n\nrue des Pins.",
+        )
+        .await;
+    let done = ws
+        .email(1, "fini@exemple.ca", "Merci", "Tout est réglé, merci.")
+        .await;
+    let sup = Some(ws.supervisor.as_str());
+    let assigned = ws
+        .post(
+            sup,
+            &format!("/api/v1/threads/{open}/assign"),
+            &json!({"assignee": "agente@saintejulie.ca"}),
+        )
+        .await;
+    let resolved = ws
+        .post(
+            sup,
+            &format!("/api/v1/threads/{done}/status"),
+            &json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(
+        (assigned.0, resolved.0),
+        (200, 200),
+        "{assigned:?} {resolved:?}"
+    );
+    let done_reference = {
+        let (_, d) = ws.get(sup, &format!("/api/v1/threads/{done}")).await;
+        d["thread"]["reference"].as_str().unwrap().to_owned()
+    };
+
+    // Act
+    let (_, all) = ws.get(sup, "/api/v1/threads").await;
+    let (_, open_only) = ws.get(sup, "/api/v1/threads?status=open").await;
+    let cookie = crate::helpers::session_cookie(
+        &crate::helpers::sign_in(
+            &ws.app,
+            "superviseur@saintejulie.ca",
+            "un mot de passe assez long",
+        )
+        .await,
+    );
+    let (_, default_view) = crate::helpers::staff_page(&ws.app, &cookie, "/agent").await;
+    let (_, all_view) = crate::helpers::staff_page(&ws.app, &cookie, "/agent?status=all").await;
+    let (_, thread_page) =
+        crate::helpers::staff_page(&ws.app, &cookie, &format!("/agent/threads/{open}")).await;
+
+    // Assert: a preview of what the citizen wrote, the assignee by name,
+    // resolved threads in their own view.
+    let line = all["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == open.as_str())
+        .unwrap();
+    assert_eq!(
+        line["preview"],
+        "Le bac de recyclage n'a pas été ramassé jeudi, rue des Pins."
+    );
+    assert_eq!(line["assignee_name"], "agente@saintejulie.ca");
+    assert_eq!(all["threads"].as_array().unwrap().len(), 2);
+    assert_eq!(open_only["threads"].as_array().unwrap().len(), 1);
+    assert!(
+        default_view.contains("Le bac de recyclage"),
+        "{default_view}"
+    );
+    assert!(default_view.contains("agente@saintejulie.ca"));
+    assert!(!default_view.contains(&done_reference));
+    assert!(all_view.contains(&done_reference));
+    assert!(thread_page.contains("agente@saintejulie.ca"));
+    assert!(!thread_page.contains(&format!(
+        ">{}<",
+        ws.app
+            .store
+            .user_by_email("agente@saintejulie.ca")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id
+    )));
+}
+both_engines!(
+    the_inbox_shows_what_the_citizen_wrote_who_has_it_and_hides_resolved_threads,
+    dense_inbox
+);
