@@ -322,7 +322,8 @@ async fn triage_in_the_browser(engine: Engine) {
     let browser = Browser::start().await;
 
     // Act: the agent signs in, opens the oldest request with the keyboard,
-    // replies, and transfers it to Public Works.
+    // replies, and transfers it from Public Works (where the classifier put
+    // it) to Urban Planning.
     browser.sign_in(&app.address, "agente@saintejulie.ca").await;
     assert!(browser.source().await.contains(&reference));
     browser
@@ -337,14 +338,14 @@ async fn triage_in_the_browser(engine: Engine) {
     browser.click("#send-reply").await;
     browser.find("#reply-body").await;
     browser
-        .click("#transfer-department option[value='travaux_publics']")
+        .click("#transfer-department option[value='urbanisme']")
         .await;
     browser.click("#do-transfer").await;
     let department = {
         let started = Instant::now();
         loop {
             let text = browser.attribute("#department", "data-slug").await;
-            if text == "travaux_publics" || started.elapsed() > DEADLINE {
+            if text == "urbanisme" || started.elapsed() > DEADLINE {
                 break text;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -385,7 +386,7 @@ async fn triage_in_the_browser(engine: Engine) {
     app.run_pending_jobs().await;
 
     // Assert
-    assert_eq!(department, "travaux_publics");
+    assert_eq!(department, "urbanisme");
     assert_eq!(status, "En attente du service");
     let sent = sender.sent();
     let new: Vec<_> = sent[before..].iter().map(|m| m.kind).collect();
