@@ -72,12 +72,6 @@ fn recognised(bytes: &[u8]) -> Option<(&'static str, bool)> {
     }
 }
 
-/// The file type the bytes are, among those the web form accepts (raster
-/// images and PDF), whatever name or type they were sent with.
-pub fn accepted_upload_type(bytes: &[u8]) -> Option<&'static str> {
-    recognised(bytes).map(|(t, _)| t)
-}
-
 /// A file name safe in a header and on any disk: letters (accents kept),
 /// digits, spaces, `-`, `_` and `.`; no leading dot; at most 100 characters.
 fn clean_name(name: Option<&str>, mime: Option<&str>) -> String {
@@ -124,22 +118,20 @@ fn respond(file: AttachmentFile, preview: bool) -> Response {
     );
     let mut response = file.bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    for (name, value) in [
+        (header::CONTENT_TYPE, mime),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ),
+        (header::CACHE_CONTROL, "private, no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     response
 }
 

@@ -160,22 +160,21 @@ pub fn router() -> Router<AppState> {
 async fn staff_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A handler's own stricter value (an attachment's sandbox) stands.
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
         ),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    }
     response
 }
 
@@ -637,11 +636,12 @@ async fn inbox_page(
     // (a citizen calls back about a resolved request), and `all` shows all.
     let status_view = nonempty(&p.status);
     let open_only = status_view.is_none() && nonempty(&p.q).is_none();
+    let status = status_view.and_then(|s| ThreadStatus::parse(&s));
     let query = ThreadQuery {
         open_only,
         channel: nonempty(&p.channel).and_then(|c| c.parse::<Channel>().ok()),
         topic: nonempty(&p.topic).and_then(|t| models::Topic::parse(&t)),
-        status: nonempty(&p.status).and_then(|s| ThreadStatus::parse(&s)),
+        status,
         department: nonempty(&p.department),
         assignee: (p.assignee.as_deref() == Some("me")).then(|| staff.user.id.clone()),
         flagged: (p.flagged.as_deref() == Some("true")).then_some(true),

@@ -29,8 +29,7 @@ pub struct ConversationEntry {
     pub delivery_state: Option<models::OutboxState>,
     /// Outbound only: why the last attempt failed, if it did.
     pub delivery_error: Option<String>,
-    /// Outbound only: its outbox row (absent on messages sent before rows
-    /// were linked to them).
+    /// Outbound only: its outbox row.
     pub outbox_id: Option<models::OutboxId>,
 }
 
@@ -49,17 +48,15 @@ pub async fn conversation(
     outbox: &[OutboxRecord],
     newest: bool,
 ) -> Result<Vec<ConversationEntry>, DomainError> {
+    let by_message: std::collections::HashMap<models::MessageId, &OutboxRecord> = outbox
+        .iter()
+        .filter_map(|o| Some((o.sent_message_id?, o)))
+        .collect();
     let mut entries: Vec<ConversationEntry> = page
         .messages
         .into_iter()
         .map(|message| {
-            let row = (message.direction == Direction::Outbound)
-                .then(|| {
-                    outbox
-                        .iter()
-                        .find(|o| o.sent_message_id == Some(message.id))
-                })
-                .flatten();
+            let row = by_message.get(&message.id).copied();
             ConversationEntry {
                 delivery_state: (message.direction == Direction::Outbound)
                     .then(|| row.map_or(models::OutboxState::Sent, |o| o.state)),
@@ -69,7 +66,8 @@ pub async fn conversation(
             }
         })
         .collect();
-    if newest {
+    // Only a row not sent yet needs its payload read and composed.
+    if newest && outbox.iter().any(|o| o.sent_message_id.is_none()) {
         let now = svc.clock.now();
         for job in svc.store.unsent_outbox_jobs(thread).await? {
             let Some(row) = outbox.iter().find(|o| o.id == job.id) else {
@@ -79,11 +77,9 @@ pub async fn conversation(
                 .composer
                 .compose(&job, now)
                 .map_err(DomainError::internal)?;
-            let id =
-                models::MessageId::parse(&job.id.to_string()).map_err(DomainError::internal)?;
             entries.push(ConversationEntry {
                 message: MessageRecord {
-                    id,
+                    id: models::MessageId::from(job.id.as_uuid()),
                     thread_id: thread,
                     direction: Direction::Outbound,
                     channel: job.channel,

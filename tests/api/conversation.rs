@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::both_engines;
 use crate::helpers::{email_message, spawn_app_with, AppOptions, Engine};
-use crate::workspace::{account, t0, workspace, Workspace};
+use crate::workspace::{account, t0, workspace};
 
 /// The thread's outbound entries as `(outbound_kind, delivery_state, body_text)`.
 fn outbound(detail: &Value) -> Vec<(String, String, String)> {
@@ -28,14 +28,6 @@ fn outbound(detail: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-async fn detail(ws: &Workspace, thread: &str) -> Value {
-    let (status, body) = ws
-        .get(Some(&ws.agent), &format!("/api/v1/threads/{thread}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 async fn whole_story(engine: Engine) {
     // Arrange: a citizen's email, acknowledged but not sent yet.
     let ws = workspace(engine).await;
@@ -50,9 +42,9 @@ async fn whole_story(engine: Engine) {
 
     // Act: read the thread before and after the acknowledgement goes out,
     // then after a reply is queued and sent.
-    let queued = detail(&ws, &thread).await;
+    let queued = ws.thread(&thread).await;
     ws.app.run_pending_jobs().await;
-    let acknowledged = detail(&ws, &thread).await;
+    let acknowledged = ws.thread(&thread).await;
     let (status, reply) = ws
         .post(
             Some(&ws.agent),
@@ -60,10 +52,10 @@ async fn whole_story(engine: Engine) {
             &json!({"body": "Bonjour, une équipe passera demain matin."}),
         )
         .await;
-    let replied = detail(&ws, &thread).await;
+    let replied = ws.thread(&thread).await;
     ws.app.set_now(t0() + Duration::minutes(5));
     ws.app.run_pending_jobs().await;
-    let answered = detail(&ws, &thread).await;
+    let answered = ws.thread(&thread).await;
 
     // Assert
     let reference = queued["thread"]["reference"].as_str().unwrap();
@@ -193,7 +185,7 @@ async fn phone_only(engine: Engine) {
     let thread = recorded["thread_id"].as_str().unwrap().to_owned();
 
     // Act
-    let before = detail(&ws, &thread).await;
+    let before = ws.thread(&thread).await;
     let reply = ws
         .post(
             Some(&ws.agent),
@@ -206,7 +198,7 @@ async fn phone_only(engine: Engine) {
     assert_eq!(before["reply_options"]["reachable"], false);
     assert_eq!(reply.0, 409, "{}", reply.1);
     assert_eq!(reply.1["code"], "no_email_address");
-    assert!(outbound(&detail(&ws, &thread).await).is_empty());
+    assert!(outbound(&ws.thread(&thread).await).is_empty());
 }
 both_engines!(
     a_phone_only_citizen_gets_a_callback_not_an_email_to_nobody,
@@ -240,7 +232,7 @@ async fn attachments(engine: Engine) {
         file("facture\r\nX-Evil: 1.html", "text/html", &html),
     ];
     let thread = ws.app.ingest(&message).await.thread_id.to_string();
-    let thread_detail = detail(&ws, &thread).await;
+    let thread_detail = ws.thread(&thread).await;
     let ids: Vec<String> = thread_detail["messages"][0]["attachments"]
         .as_array()
         .unwrap()
@@ -280,6 +272,26 @@ async fn attachments(engine: Engine) {
         agent.clone(),
     )
     .await;
+    // The workspace's own route, behind a session, keeps the same headers.
+    let cookie = crate::helpers::session_cookie(
+        &crate::helpers::sign_in(
+            &ws.app,
+            "agente@saintejulie.ca",
+            "un mot de passe assez long",
+        )
+        .await,
+    );
+    let staff_route = ws
+        .app
+        .client
+        .get(format!(
+            "{}/agent/attachments/{}?preview=1",
+            ws.app.address, ids[1]
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     let header = |r: &reqwest::Response, name: &str| {
@@ -309,6 +321,16 @@ async fn attachments(engine: Engine) {
     assert_eq!(anonymous.status(), 401);
     assert_eq!(unknown.status(), 404);
     assert_eq!(garbage.status(), 404);
+    assert_eq!(staff_route.status(), 200);
+    assert_eq!(
+        header(&staff_route, "content-type"),
+        "application/octet-stream"
+    );
+    assert!(header(&staff_route, "content-disposition").starts_with("attachment;"));
+    assert!(
+        header(&staff_route, "content-security-policy").contains("sandbox"),
+        "the staff pages' policy must not replace the attachment's sandbox"
+    );
 }
 both_engines!(
     staff_download_attachments_with_safe_headers_and_strangers_cannot,

@@ -93,6 +93,15 @@ impl Workspace {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The thread as the agent reads it from the API (200 asserted).
+    pub(crate) async fn thread(&self, thread: &str) -> Value {
+        let (status, body) = self
+            .get(Some(&self.agent), &format!("/api/v1/threads/{thread}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// The audit log's actions on `subject`, oldest first, as a supervisor reads them.
     async fn audit_actions(&self, subject: &str) -> Vec<String> {
         let (_, audit) = self
