@@ -325,7 +325,12 @@ async fn triage_in_the_browser(engine: Engine) {
     // replies, and transfers it from Public Works (where the classifier put
     // it) to Urban Planning.
     browser.sign_in(&app.address, "agente@saintejulie.ca").await;
-    assert!(browser.source().await.contains(&reference));
+    let inbox = browser.source().await;
+    assert!(inbox.contains(&reference));
+    assert!(
+        !inbox.contains("osti de cave"),
+        "a flagged message's words stay out of the inbox preview"
+    );
     browser
         .screenshot(&format!("{engine:?}-inbox").to_lowercase())
         .await;
